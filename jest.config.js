@@ -1,0 +1,11 @@
+/** Unit and integration tests (real Postgres: DATABASE_URL, or an embedded server started once). */
+module.exports = {
+	preset: 'ts-jest',
+	testEnvironment: 'node',
+	roots: ['<rootDir>/test'],
+	testMatch: ['**/*.test.ts'],
+	globalSetup: '<rootDir>/test/support/global-setup.ts',
+	globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+	testTimeout: 60000,
+	transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+};

@@ -1,0 +1,8 @@
+import { startPostgres } from './postgres-server';
+
+/** Starts one Postgres for the whole jest run; workers inherit DATABASE_URL. */
+export default async function globalSetup(): Promise<void> {
+	const server = await startPostgres();
+	process.env.DATABASE_URL = server.url;
+	(globalThis as { __PROMPTLAB_PG__?: typeof server }).__PROMPTLAB_PG__ = server;
+}

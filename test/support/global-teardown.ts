@@ -1,0 +1,6 @@
+import type { RunningPostgres } from './postgres-server';
+
+export default async function globalTeardown(): Promise<void> {
+	const server = (globalThis as { __PROMPTLAB_PG__?: RunningPostgres }).__PROMPTLAB_PG__;
+	await server?.stop();
+}

@@ -85,10 +85,13 @@ function entryFor(config: PostgresConfig): PoolEntry {
 export async function getPool(config: PostgresConfig): Promise<Pool> {
 	const entry = entryFor(config);
 	if (!entry.ready) {
-		entry.ready = migrate(entry.pool, config.schema).catch((error: unknown) => {
-			entry.ready = undefined; // let the next call retry (e.g. the database was down)
-			throw error;
-		});
+		entry.ready = migrate(entry.pool, config.schema).then(
+			() => undefined,
+			(error: unknown) => {
+				entry.ready = undefined; // let the next call retry (e.g. the database was down)
+				throw error;
+			},
+		);
 	}
 	await entry.ready;
 	return entry.pool;

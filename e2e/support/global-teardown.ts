@@ -1,0 +1,5 @@
+import type { RunningPostgres } from '../../test/support/postgres-server';
+
+export default async function globalTeardown(): Promise<void> {
+	await (globalThis as { __PROMPTLAB_E2E_PG__?: RunningPostgres }).__PROMPTLAB_E2E_PG__?.stop();
+}

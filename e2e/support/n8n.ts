@@ -1,0 +1,155 @@
+/**
+ * One real n8n per e2e test file: fresh databases (n8n's own + PromptLab data) on the run's
+ * Postgres, a temporary N8N_USER_FOLDER with the packed package installed as a community package,
+ * owner + credentials + the given workflows published. Logs stay in .n8n-local/e2e-logs/.
+ *
+ *   const n8n = await startE2eN8n({ name: 'smoke', workflows: [fixture('echo.workflow.json')] });
+ *   afterAll(() => n8n.stop());
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { Client } from 'pg';
+
+import { LOCAL_DIR, REPO_ROOT } from '../../scripts/n8n/paths';
+import type { OwnerAccount } from '../../scripts/n8n/rest';
+import { dropDatabase, startStack, type RunningStack } from '../../scripts/n8n/stack';
+import type { WebhookEndpoint } from '../../scripts/n8n/workflows';
+import { freePort } from '../../test/support/postgres-server';
+
+export const E2E_OWNER: OwnerAccount = {
+	email: 'owner@promptlab.test',
+	password: 'PromptLab-e2e-1',
+	firstName: 'E2E',
+	lastName: 'Owner',
+};
+
+export function fixture(name: string): string {
+	return join(REPO_ROOT, 'e2e', 'fixtures', name);
+}
+
+export interface E2eN8n extends RunningStack {
+	/** postgres:// URL of the PromptLab data database (what the credential points at). */
+	dataDatabaseUrl: string;
+	n8nDatabase: string;
+	userFolder: string;
+	logDir: string;
+	/** The production webhook of the given path (throws if no published workflow has it). */
+	webhook(path: string): WebhookEndpoint;
+	/** POST JSON to a production webhook; returns status and parsed body. */
+	postWebhook(path: string, body: unknown): Promise<{ status: number; body: unknown }>;
+	/** The newest execution of a workflow, with its stored run data (n8n's "flatted" JSON text). */
+	latestExecution(workflowId: string): Promise<{ id: string; status: string; data: string }>;
+	/** Runs SQL against the PromptLab data database. */
+	queryData<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface E2eN8nOptions {
+	/** Short label for database names and the log folder. */
+	name: string;
+	workflows?: string[];
+	/** Queue mode with this many workers (Redis at REDIS_HOST/REDIS_PORT, default 127.0.0.1:6379). */
+	queueWorkers?: number;
+	comfyUiUrl?: string;
+	env?: Record<string, string>;
+}
+
+export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
+	const adminUrl = process.env.DATABASE_URL;
+	const tarball = process.env.PROMPTLAB_E2E_TARBALL;
+	if (!adminUrl || !tarball) {
+		throw new Error('DATABASE_URL / PROMPTLAB_E2E_TARBALL unset: run e2e tests with `npm run test:e2e` (jest -c jest.e2e.config.js)');
+	}
+	const suffix = randomBytes(4).toString('hex');
+	const label = options.name.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 20);
+	const n8nDatabase = `e2e_n8n_${label}_${suffix}`;
+	const dataDatabase = `e2e_pl_${label}_${suffix}`;
+	const userFolder = mkdtempSync(join(tmpdir(), `promptlab-e2e-${label}-`));
+	const logDir = join(LOCAL_DIR, 'e2e-logs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${label}`);
+	const port = await freePort();
+	const stack = await startStack({
+		adminDatabaseUrl: adminUrl,
+		n8nDatabase,
+		dataDatabase,
+		userFolder,
+		port,
+		encryptionKey: randomBytes(24).toString('hex'),
+		owner: E2E_OWNER,
+		tarball,
+		workflows: options.workflows ?? [],
+		comfyUiUrl: options.comfyUiUrl ?? process.env.COMFYUI_URL ?? 'http://127.0.0.1:8188',
+		queue: options.queueWorkers
+			? {
+					workers: options.queueWorkers,
+					redisHost: process.env.REDIS_HOST ?? '127.0.0.1',
+					redisPort: Number(process.env.REDIS_PORT ?? 6379),
+					prefix: `promptlab-e2e-${suffix}`,
+				}
+			: undefined,
+		logDir,
+		env: options.env,
+	});
+	const dataUrl = new URL(adminUrl);
+	dataUrl.pathname = `/${dataDatabase}`;
+	const dataDatabaseUrl = dataUrl.toString();
+
+	const webhook = (path: string): WebhookEndpoint => {
+		const found = stack.workflows.flatMap((w) => (w.active ? w.webhooks : [])).find((h) => h.path === path);
+		if (!found) {
+			const problems = stack.workflows.filter((w) => w.activationError).map((w) => `${w.name}: ${w.activationError}`);
+			throw new Error(`No published webhook "${path}"${problems.length ? `; publish errors: ${problems.join('; ')}` : ''}`);
+		}
+		return found;
+	};
+
+	return {
+		...stack,
+		dataDatabaseUrl,
+		n8nDatabase,
+		userFolder,
+		logDir,
+		webhook,
+		postWebhook: async (path, body) => {
+			const hook = webhook(path);
+			const response = await fetch(hook.url, {
+				method: hook.method,
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify(body),
+				signal: AbortSignal.timeout(120_000),
+			});
+			const text = await response.text();
+			let parsed: unknown = text;
+			try {
+				parsed = JSON.parse(text);
+			} catch {
+				// not JSON: keep the text
+			}
+			return { status: response.status, body: parsed };
+		},
+		latestExecution: async (workflowId) => {
+			const [newest] = await stack.client.listExecutions(workflowId);
+			if (!newest) throw new Error(`workflow ${workflowId} has no executions`);
+			const detail = await stack.client.request<{ id: string; status: string; data: string }>('GET', `/rest/executions/${newest.id}`);
+			return { id: detail.id, status: detail.status, data: detail.data };
+		},
+		queryData: async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) => {
+			const client = new Client({ connectionString: dataDatabaseUrl });
+			await client.connect();
+			try {
+				return (await client.query<T>(sql, params)).rows;
+			} finally {
+				await client.end();
+			}
+		},
+		stop: async () => {
+			await stack.stop();
+			rmSync(userFolder, { recursive: true, force: true });
+			if (process.env.PROMPTLAB_E2E_KEEP_DATABASES !== '1') {
+				await dropDatabase(adminUrl, n8nDatabase);
+				await dropDatabase(adminUrl, dataDatabase);
+			}
+		},
+	};
+}

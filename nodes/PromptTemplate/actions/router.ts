@@ -1,0 +1,25 @@
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+
+import { executePerItem } from '../../shared/execute';
+import { promptLabPool } from '../../shared/postgres';
+import { FIELD_LABELS, type OperationModule } from './common';
+import * as label from './label/Label.resource';
+import * as template from './template/Template.resource';
+import * as version from './version/Version.resource';
+
+const operations: Record<string, Record<string, OperationModule>> = {
+	template: { archive: template.archive, create: template.create, get: template.get, getAll: template.getAll, render: template.render },
+	version: { create: version.create, diff: version.diff, getAll: version.getAll },
+	label: { getHistory: label.getHistory, rollback: label.rollback, set: label.set },
+};
+
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const resource = this.getNodeParameter('resource', 0) as string;
+	const operation = this.getNodeParameter('operation', 0) as string;
+	const op = operations[resource]?.[operation];
+	if (!op) {
+		throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported`);
+	}
+	const pool = await promptLabPool.call(this);
+	return [await executePerItem(this, async (i) => op.execute.call(this, pool, i), FIELD_LABELS)];
+}

@@ -1,0 +1,25 @@
+import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow';
+
+import { listTemplates } from '../../../lib/db/templates';
+import { promptLabPool } from '../../shared/postgres';
+
+const PAGE = 50;
+
+/** Template picker: searchable, paginated list (value = template ID). */
+export async function searchTemplates(
+	this: ILoadOptionsFunctions,
+	filter?: string,
+	paginationToken?: string,
+): Promise<INodeListSearchResult> {
+	const pool = await promptLabPool.call(this);
+	const offset = paginationToken ? Number(paginationToken) || 0 : 0;
+	const page = await listTemplates(pool, { search: filter, limit: PAGE, offset, sortBy: 'name' });
+	return {
+		results: page.items.map((t) => ({
+			name: `${t.name} (${t.kind}${t.category ? `, ${t.category}` : ''}, v${t.latestVersion})`,
+			value: t.id,
+			description: t.description || undefined,
+		})),
+		paginationToken: page.nextOffset === null ? undefined : String(page.nextOffset),
+	};
+}

@@ -1,0 +1,162 @@
+/**
+ * Loading the shipped workflow JSONs, pointing their credentials at the ones created in this n8n,
+ * importing them and publishing the ones that have a trigger, and listing their webhook URLs.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+import type { Log } from './proc';
+import type { CredentialSummary, N8nRestClient, StoredWorkflow, WorkflowJson, WorkflowNode } from './rest';
+
+export interface WorkflowFile {
+	file: string;
+	workflow: WorkflowJson & { id: string };
+}
+
+export interface WebhookEndpoint {
+	workflowId: string;
+	workflowName: string;
+	nodeName: string;
+	method: string;
+	path: string;
+	/** Production URL (answers only while the workflow is published). */
+	url: string;
+}
+
+export interface DeployedWorkflow {
+	id: string;
+	name: string;
+	file: string;
+	active: boolean;
+	/** Why publishing failed (n8n's message), when it did. */
+	activationError?: string;
+	webhooks: WebhookEndpoint[];
+}
+
+/** Triggers that cannot be published (they only start manual or sub-workflow runs). */
+const NOT_ACTIVATABLE = new Set([
+	'n8n-nodes-base.manualTrigger',
+	'n8n-nodes-base.executeWorkflowTrigger',
+	'n8n-nodes-base.errorTrigger',
+	'n8n-nodes-base.start',
+]);
+
+const WEBHOOK_TYPES = new Set(['n8n-nodes-base.webhook', 'n8n-nodes-base.formTrigger', '@n8n/n8n-nodes-langchain.chatTrigger']);
+
+function isTrigger(node: WorkflowNode): boolean {
+	if (node.disabled || NOT_ACTIVATABLE.has(node.type)) return false;
+	return WEBHOOK_TYPES.has(node.type) || /trigger$/i.test(node.type);
+}
+
+/** n8n workflow ids are 16 alphanumerics; files without one get a stable id from their name. */
+export function stableWorkflowId(seed: string): string {
+	const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+	const digest = createHash('sha256').update(seed).digest();
+	return Array.from(digest.subarray(0, 16), (byte) => alphabet[byte % alphabet.length]).join('');
+}
+
+function stableUuid(seed: string): string {
+	const hex = createHash('sha256').update(seed).digest('hex');
+	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Reads `*.json` workflow exports from the given files or directories (sorted by file name). */
+export function loadWorkflowFiles(paths: string[]): WorkflowFile[] {
+	const files: string[] = [];
+	for (const path of paths) {
+		if (!existsSync(path)) continue;
+		if (path.endsWith('.json')) files.push(path);
+		else
+			files.push(
+				...readdirSync(path)
+					.filter((f) => f.endsWith('.json'))
+					.sort()
+					.map((f) => join(path, f)),
+			);
+	}
+	return files.map((file) => {
+		const parsed = JSON.parse(readFileSync(file, 'utf8')) as WorkflowJson;
+		if (!Array.isArray(parsed.nodes) || typeof parsed.connections !== 'object') {
+			throw new Error(`${file} is not an n8n workflow export (needs "nodes" and "connections")`);
+		}
+		const id = typeof parsed.id === 'string' && parsed.id ? parsed.id : stableWorkflowId(`promptlab:${basename(file)}`);
+		return { file, workflow: { ...parsed, id } };
+	});
+}
+
+/**
+ * Points every node credential of a type we created at the created credential (ids in exported
+ * JSON belong to the exporting instance), and gives webhook nodes a webhookId like the editor does.
+ */
+export function bindCredentials(
+	workflow: WorkflowJson & { id: string },
+	credentials: Record<string, CredentialSummary>,
+	log?: Log,
+): WorkflowJson & { id: string } {
+	const nodes = workflow.nodes.map((node) => {
+		const next: WorkflowNode = { ...node };
+		if (node.credentials) {
+			next.credentials = {};
+			for (const [type, reference] of Object.entries(node.credentials)) {
+				const created = credentials[type];
+				if (created) next.credentials[type] = { id: created.id, name: created.name };
+				else {
+					next.credentials[type] = reference;
+					log?.(`workflow "${workflow.name}", node "${node.name}": no "${type}" credential was created; left as exported`);
+				}
+			}
+		}
+		if ((WEBHOOK_TYPES.has(node.type) || isTrigger(node)) && !node.webhookId) {
+			next.webhookId = stableUuid(`${workflow.id}:${node.name}`);
+		}
+		return next;
+	});
+	return { ...workflow, nodes };
+}
+
+export function webhookEndpoints(workflow: WorkflowJson & { id: string }, publicUrl: string): WebhookEndpoint[] {
+	const base = publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`;
+	const endpoints: WebhookEndpoint[] = [];
+	for (const node of workflow.nodes) {
+		if (node.disabled || node.type !== 'n8n-nodes-base.webhook') continue;
+		const path = String(node.parameters.path ?? '').replace(/^\//, '');
+		const methods = node.parameters.multipleMethods
+			? ((node.parameters.httpMethod as string[] | undefined) ?? ['GET', 'POST'])
+			: [String(node.parameters.httpMethod ?? 'GET')];
+		for (const method of methods) {
+			endpoints.push({ workflowId: workflow.id, workflowName: workflow.name, nodeName: node.name, method, path, url: `${base}webhook/${path}` });
+		}
+	}
+	return endpoints;
+}
+
+/**
+ * Imports (creates or updates by id) every workflow and publishes each one that has a trigger.
+ * A workflow that n8n refuses to publish is reported, not fatal: the others still deploy.
+ */
+export async function deployWorkflows(
+	client: N8nRestClient,
+	files: WorkflowFile[],
+	credentials: Record<string, CredentialSummary>,
+	publicUrl: string,
+	log?: Log,
+): Promise<DeployedWorkflow[]> {
+	const deployed: DeployedWorkflow[] = [];
+	for (const { file, workflow } of files) {
+		const bound = bindCredentials(workflow, credentials, log);
+		const stored: StoredWorkflow = await client.upsertWorkflow(bound);
+		const entry: DeployedWorkflow = { id: stored.id, name: stored.name, file, active: false, webhooks: webhookEndpoints(bound, publicUrl) };
+		if (bound.nodes.some(isTrigger)) {
+			try {
+				const activated = await client.activateWorkflow(stored.id, stored.versionId);
+				entry.active = activated.active;
+			} catch (error) {
+				entry.activationError = error instanceof Error ? error.message : String(error);
+				log?.(`could not publish "${stored.name}" (${basename(file)}): ${entry.activationError}`);
+			}
+		}
+		deployed.push(entry);
+	}
+	return deployed;
+}

@@ -1,0 +1,142 @@
+import type { INodeExecutionData } from 'n8n-workflow';
+
+import { getPool } from '../lib/db/pool';
+import { PromptTemplate } from '../nodes/PromptTemplate/PromptTemplate.node';
+import fixture from './fixtures/workflows/prompt-template.workflow.json';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { postgresCredential, runWorkflow, type WorkflowFixture } from './support/n8n-harness';
+
+const nodeTypes = { 'n8n-nodes-promptlab.promptTemplate': new PromptTemplate() };
+
+describe('Prompt Template node in n8n-core WorkflowExecute', () => {
+	let db: TestDatabase;
+	let credentials: Record<string, ReturnType<typeof postgresCredential>>;
+
+	beforeAll(async () => {
+		db = await createTestDatabase();
+		credentials = { promptLabPostgres: postgresCredential(db.config) };
+	});
+	afterAll(async () => {
+		await db.drop();
+	});
+
+	function renderNode(parameters: Record<string, unknown>, onError?: string): WorkflowFixture {
+		return {
+			nodes: [
+				{ id: 't', name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+				{
+					id: 'r',
+					name: 'Render',
+					type: 'n8n-nodes-promptlab.promptTemplate',
+					typeVersion: 1,
+					position: [200, 0],
+					parameters: { resource: 'template', operation: 'render', ...parameters },
+					credentials: { promptLabPostgres: { id: '1', name: 'pg' } },
+					...(onError ? { onError: onError as 'continueRegularOutput' } : {}),
+				},
+			],
+			connections: { 'Manual Trigger': { main: [[{ node: 'Render', type: 'main' as never, index: 0 }]] } },
+		};
+	}
+
+	test('the fixture workflow creates two templates and renders each with its own item values', async () => {
+		const input: INodeExecutionData[] = [
+			{ json: { name: 'sneaker-hero', product: 'red "sneaker" {{ not a var }}' } },
+			{ json: { name: 'mug-hero', product: 'mug\nwith ünïcødé 🎨' } },
+		];
+		const { run, output, error } = await runWorkflow({
+			workflow: fixture as unknown as WorkflowFixture,
+			nodeTypes,
+			credentials,
+			input,
+		});
+		expect(error).toBeUndefined();
+		expect(run.status).toBe('success');
+
+		const created = output('Create Template');
+		expect(created.map((i) => [i.json.name, i.json.labels, i.pairedItem])).toEqual([
+			['sneaker-hero', { production: 1 }, { item: 0 }],
+			['mug-hero', { production: 1 }, { item: 1 }],
+		]);
+
+		const rendered = output('Render');
+		expect(rendered).toHaveLength(2);
+		const [first, second] = rendered.map((i) => i.json as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
+		expect(first.positivePrompt).toBe('studio photo of red "sneaker" {{ not a var }}');
+		expect(second.positivePrompt).toBe('studio photo of mug\nwith ünïcødé 🎨');
+		expect(first.values).toEqual({ product: input[0].json.product, style: 'studio', seed: 7 });
+		// typed placeholder: the KSampler seed stays a number; prompts flow into CLIPTextEncode
+		expect(first.workflow['3'].inputs.seed).toBe(7);
+		expect(first.workflow['6'].inputs.text).toBe(first.positivePrompt);
+		expect(first.workflow['7'].inputs.text).toBe('blurry');
+		expect(first.workflowChecksum).toMatch(/^[0-9a-f]{64}$/);
+		expect(first.workflowChecksum).toBe(second.workflowChecksum); // same stored workflow
+		expect(first.renderedWorkflowChecksum).not.toBe(second.renderedWorkflowChecksum);
+		expect(rendered.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
+
+		const pool = await getPool(db.config);
+		const { rows } = await pool.query('SELECT count(*)::int AS n FROM template_versions');
+		expect(rows[0].n).toBe(2);
+	});
+
+	test('an ill-typed value stops the workflow with an error naming the variable', async () => {
+		const { error, run } = await runWorkflow({
+			workflow: renderNode({ template: { __rl: true, mode: 'name', value: 'sneaker-hero' }, values: '{"product":"x","seed":"abc"}' }),
+			nodeTypes,
+			credentials,
+		});
+		expect(run.status).toBe('error');
+		expect(error?.message).toMatch(/seed/);
+		expect(error?.name).toBe('NodeOperationError');
+		expect((error as { description?: string }).description).toMatch(/Variable Values/);
+	});
+
+	test('with Continue On Fail, bad items become error items paired with their input and good items still render', async () => {
+		const { output, error } = await runWorkflow({
+			workflow: renderNode(
+				{ template: { __rl: true, mode: 'name', value: '={{ $json.t }}' }, values: '={{ JSON.stringify($json.values) }}' },
+				'continueRegularOutput',
+			),
+			nodeTypes,
+			credentials,
+			input: [
+				{ json: { t: 'sneaker-hero', values: { product: 'boot' } } },
+				{ json: { t: 'sneaker-hero', values: { product: 'boot', colour: 'red' } } },
+				{ json: { t: 'no-such-template', values: {} } },
+				{ json: { t: 'mug-hero', values: { product: 'cup', style: 'underwater' } } },
+			],
+		});
+		expect(error).toBeUndefined();
+		const items = output('Render');
+		expect(items.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
+		expect(items[0].json.positivePrompt).toBe('studio photo of boot');
+		expect(items[1].json.error).toMatch(/colour/);
+		expect(items[2].json.error).toMatch(/no-such-template.*not found/);
+		expect(items[3].json.error).toMatch(/style/);
+	});
+
+	test('a UI-format workflow is refused by the node with instructions, naming the field', async () => {
+		const ui = JSON.stringify((await import('./fixtures/txt2img.ui.json')).default);
+		const { error } = await runWorkflow({
+			workflow: {
+				nodes: [
+					{ id: 't', name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+					{
+						id: 'c',
+						name: 'Create',
+						type: 'n8n-nodes-promptlab.promptTemplate',
+						typeVersion: 1,
+						position: [200, 0],
+						parameters: { resource: 'template', operation: 'create', name: 'ui-paste', kind: 'image', workflow: ui },
+						credentials: { promptLabPostgres: { id: '1', name: 'pg' } },
+					},
+				],
+				connections: { 'Manual Trigger': { main: [[{ node: 'Create', type: 'main' as never, index: 0 }]] } },
+			},
+			nodeTypes,
+			credentials,
+		});
+		expect(error?.message).toMatch(/UI|API/);
+		expect((error as { description?: string }).description).toMatch(/ComfyUI Workflow \(API Format\)/);
+	});
+});

@@ -190,6 +190,7 @@ async function main(): Promise<void> {
 				owner,
 				tarball,
 				workflows: [WORKFLOWS_DIR],
+				importStateFile: join(LOCAL_DIR, 'start', 'imported-workflows.json'),
 				comfyUiUrl,
 				queue: flag('queue')
 					? {
@@ -235,8 +236,14 @@ async function main(): Promise<void> {
 		if (stack.workflows.length === 0) lines.push(` Workflows: none in ${WORKFLOWS_DIR}`);
 		else lines.push(` Workflows (${stack.workflows.length}):`);
 		for (const workflow of stack.workflows) {
-			const state = workflow.active ? 'published' : workflow.activationError ? `NOT PUBLISHED: ${workflow.activationError}` : 'no trigger (run it from the editor)';
-			lines.push(`   - ${workflow.name}  [${state}]`);
+			const state = workflow.active
+				? 'published'
+				: workflow.activationError
+					? `NOT PUBLISHED: ${workflow.activationError}`
+					: workflow.imported
+						? 'no trigger: run it from the editor'
+						: 'not published';
+			lines.push(`   - ${workflow.name}  [${state}${workflow.imported ? ', imported now' : ', kept as it is in n8n'}]`);
 			for (const hook of workflow.webhooks) lines.push(`       ${hook.method.padEnd(6)} ${hook.url}`);
 		}
 		lines.push(` Logs:      ${logDir}/`);

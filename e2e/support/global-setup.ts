@@ -14,7 +14,9 @@ export default async function globalSetup(): Promise<void> {
 	process.env.DATABASE_URL = server.url;
 	(globalThis as { __PROMPTLAB_E2E_PG__?: RunningPostgres }).__PROMPTLAB_E2E_PG__ = server;
 	const installation = await ensureN8nInstalled({ log: say });
-	const build = await buildPackage({ log: say });
+	// PROMPTLAB_E2E_SKIP_BUILD=1: test the dist/ that is already there (e.g. while a colleague's
+	// half-written node does not compile).
+	const build = process.env.PROMPTLAB_E2E_SKIP_BUILD === '1' ? { built: false, seconds: 0 } : await buildPackage({ log: say });
 	const tarball = await packPackage();
 	process.env.PROMPTLAB_E2E_TARBALL = tarball;
 	say(

@@ -24,11 +24,6 @@ export function readRepoManifest(): PackageManifest {
 	return JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as PackageManifest;
 }
 
-/** `dist/nodes/PromptTemplate/PromptTemplate.node.js` → `PromptTemplate` (folder/file stem). */
-export function declaredNodeFiles(manifest: PackageManifest = readRepoManifest()): string[] {
-	return manifest.n8n?.nodes ?? [];
-}
-
 const SOURCE_ROOTS = ['nodes', 'credentials', 'lib', 'migrations', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'gulpfile.js', 'index.js'];
 
 function listFiles(path: string, into: string[]): void {

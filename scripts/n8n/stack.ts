@@ -3,6 +3,7 @@
  * owner, credentials, workflows. Used by `npm start` (scripts/start.ts) and the e2e tests
  * (e2e/support/n8n.ts) so both exercise the same path a user takes.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Client } from 'pg';
@@ -43,6 +44,11 @@ export interface StackOptions {
 	tarball?: string;
 	/** Workflow files or folders to import and publish. */
 	workflows: string[];
+	/**
+	 * JSON file remembering which file version of each workflow was imported last; unchanged
+	 * workflows are then left alone (editor edits survive restarts). Unset: always import.
+	 */
+	importStateFile?: string;
 	/** ComfyUI base URL for the ComfyUI credential. */
 	comfyUiUrl: string;
 	/** Queue mode: this many `n8n worker` processes beside main, on Redis. */
@@ -232,7 +238,23 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 				comfyUiCredentialData(comfyType, options.comfyUiUrl),
 			);
 		}
-		const workflows = await deployWorkflows(client, loadWorkflowFiles(options.workflows), credentials, publicUrl, log);
+		let previouslyImported: Record<string, string> | undefined;
+		if (options.importStateFile) {
+			try {
+				previouslyImported = JSON.parse(readFileSync(options.importStateFile, 'utf8')) as Record<string, string>;
+			} catch {
+				previouslyImported = {};
+			}
+			// Another database (e.g. DATABASE_URL changed) means nothing was imported there yet.
+			if (ownerCreated) previouslyImported = {};
+		}
+		const workflows = await deployWorkflows(client, loadWorkflowFiles(options.workflows), credentials, publicUrl, {
+			log,
+			previouslyImported,
+		});
+		if (options.importStateFile && previouslyImported) {
+			writeFileSync(options.importStateFile, `${JSON.stringify(previouslyImported, null, 2)}\n`);
+		}
 		timings.setup = seconds(setupStarted);
 		timings.total = seconds(started);
 		return {

@@ -11,6 +11,8 @@ import type { CredentialSummary, N8nRestClient, StoredWorkflow, WorkflowJson, Wo
 
 export interface WorkflowFile {
 	file: string;
+	/** sha256 of the file: tells whether it changed since it was last imported. */
+	sha256: string;
 	workflow: WorkflowJson & { id: string };
 }
 
@@ -28,6 +30,8 @@ export interface DeployedWorkflow {
 	id: string;
 	name: string;
 	file: string;
+	/** False when the file was unchanged since the last import and the stored workflow was kept. */
+	imported: boolean;
 	active: boolean;
 	/** Why publishing failed (n8n's message), when it did. */
 	activationError?: string;
@@ -76,12 +80,13 @@ export function loadWorkflowFiles(paths: string[]): WorkflowFile[] {
 			);
 	}
 	return files.map((file) => {
-		const parsed = JSON.parse(readFileSync(file, 'utf8')) as WorkflowJson;
+		const text = readFileSync(file, 'utf8');
+		const parsed = JSON.parse(text) as WorkflowJson;
 		if (!Array.isArray(parsed.nodes) || typeof parsed.connections !== 'object') {
 			throw new Error(`${file} is not an n8n workflow export (needs "nodes" and "connections")`);
 		}
 		const id = typeof parsed.id === 'string' && parsed.id ? parsed.id : stableWorkflowId(`promptlab:${basename(file)}`);
-		return { file, workflow: { ...parsed, id } };
+		return { file, sha256: createHash('sha256').update(text).digest('hex'), workflow: { ...parsed, id } };
 	});
 }
 
@@ -134,19 +139,43 @@ export function webhookEndpoints(workflow: WorkflowJson & { id: string }, public
 /**
  * Imports (creates or updates by id) every workflow and publishes each one that has a trigger.
  * A workflow that n8n refuses to publish is reported, not fatal: the others still deploy.
+ *
+ * With `previouslyImported` (workflow id → file sha256 of the last import, updated in place), a
+ * workflow whose file did not change is left as it is in n8n: edits made in the editor and an
+ * unpublish survive a restart. A changed file is imported again (the file wins) and republished.
  */
 export async function deployWorkflows(
 	client: N8nRestClient,
 	files: WorkflowFile[],
 	credentials: Record<string, CredentialSummary>,
 	publicUrl: string,
-	log?: Log,
+	options: { log?: Log; previouslyImported?: Record<string, string> } = {},
 ): Promise<DeployedWorkflow[]> {
+	const { log, previouslyImported } = options;
 	const deployed: DeployedWorkflow[] = [];
-	for (const { file, workflow } of files) {
+	for (const { file, sha256, workflow } of files) {
+		if (previouslyImported?.[workflow.id] === sha256 && (await client.workflowExists(workflow.id))) {
+			const stored = await client.getWorkflow(workflow.id);
+			deployed.push({
+				id: stored.id,
+				name: stored.name,
+				file,
+				imported: false,
+				active: stored.active,
+				webhooks: webhookEndpoints({ ...stored, id: stored.id }, publicUrl),
+			});
+			continue;
+		}
 		const bound = bindCredentials(workflow, credentials, log);
 		const stored: StoredWorkflow = await client.upsertWorkflow(bound);
-		const entry: DeployedWorkflow = { id: stored.id, name: stored.name, file, active: false, webhooks: webhookEndpoints(bound, publicUrl) };
+		const entry: DeployedWorkflow = {
+			id: stored.id,
+			name: stored.name,
+			file,
+			imported: true,
+			active: false,
+			webhooks: webhookEndpoints(bound, publicUrl),
+		};
 		if (bound.nodes.some(isTrigger)) {
 			try {
 				const activated = await client.activateWorkflow(stored.id, stored.versionId);
@@ -156,6 +185,7 @@ export async function deployWorkflows(
 				log?.(`could not publish "${stored.name}" (${basename(file)}): ${entry.activationError}`);
 			}
 		}
+		if (previouslyImported) previouslyImported[workflow.id] = sha256;
 		deployed.push(entry);
 	}
 	return deployed;

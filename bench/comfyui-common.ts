@@ -1,0 +1,332 @@
+/**
+ * Shared pieces of the ComfyUI client benchmarks: machine info, statistics, tables, result files,
+ * the common workflow, and thin adapters that run one job with each client the way its own
+ * documentation says to (ours: lib/comfyui; peers: @saintno/comfyui-sdk and the
+ * n8n-nodes-comfyui-media community node run through n8n-core's WorkflowExecute).
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, platform, release, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+
+import type { CallWrapper as SdkCallWrapper, ComfyApi as SdkComfyApi, ComfyPool as SdkComfyPool, PromptBuilder as SdkPromptBuilder } from '@saintno/comfyui-sdk';
+import type { INodeExecutionData } from 'n8n-workflow';
+
+import { ComfyUiClient, type ComfyServerConfigInput, type OutputFile } from '../lib/comfyui';
+import { txt2imgWorkflow, videoWorkflow } from '../test/comfyui-sim';
+import { wallClockMs } from './comfyui-sim-host';
+
+export { wallClockMs };
+
+export type ClientName = 'promptlab' | 'comfyui-sdk' | 'comfyui-media';
+export const CLIENT_NAMES: ClientName[] = ['promptlab', 'comfyui-sdk', 'comfyui-media'];
+export const CLIENT_LABELS: Record<ClientName, string> = {
+	promptlab: 'promptlab (lib/comfyui)',
+	'comfyui-sdk': '@saintno/comfyui-sdk 0.3.1',
+	'comfyui-media': 'n8n-nodes-comfyui-media 1.0.16',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Machine, statistics, output
+
+export interface MachineInfo {
+	cpus: number;
+	cpuModel: string;
+	node: string;
+	platform: string;
+	release: string;
+	totalMemoryMb: number;
+	freeMemoryMb: number;
+	date: string;
+}
+
+export function machineInfo(): MachineInfo {
+	const list = cpus();
+	return {
+		cpus: list.length,
+		cpuModel: list[0]?.model ?? 'unknown',
+		node: process.version,
+		platform: platform(),
+		release: release(),
+		totalMemoryMb: Math.round(totalmem() / 2 ** 20),
+		freeMemoryMb: Math.round(freemem() / 2 ** 20),
+		date: new Date().toISOString(),
+	};
+}
+
+export interface Summary {
+	n: number;
+	min: number;
+	p50: number;
+	p90: number;
+	p99: number;
+	max: number;
+	mean: number;
+}
+
+/** Nearest-rank percentile of an ascending list. */
+export function percentile(sorted: number[], p: number): number {
+	if (sorted.length === 0) return Number.NaN;
+	const rank = Math.ceil((p / 100) * sorted.length);
+	return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+}
+
+export function summarize(values: number[]): Summary {
+	const sorted = [...values].sort((a, b) => a - b);
+	const sum = sorted.reduce((a, b) => a + b, 0);
+	return {
+		n: sorted.length,
+		min: sorted[0] ?? Number.NaN,
+		p50: percentile(sorted, 50),
+		p90: percentile(sorted, 90),
+		p99: percentile(sorted, 99),
+		max: sorted[sorted.length - 1] ?? Number.NaN,
+		mean: sorted.length ? sum / sorted.length : Number.NaN,
+	};
+}
+
+export function round(value: number, digits = 1): number {
+	if (!Number.isFinite(value)) return value;
+	const f = 10 ** digits;
+	return Math.round(value * f) / f;
+}
+
+/** A GitHub-flavoured markdown table (also readable in a terminal). */
+export function markdownTable(headers: string[], rows: Array<Array<string | number>>): string {
+	const cells = rows.map((row) => row.map((c) => (typeof c === 'number' ? String(round(c, 1)) : c)));
+	const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+	const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+	return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');
+}
+
+export const RESULTS_DIR = resolve(__dirname, 'results');
+
+/** Writes bench/results/comfyui-<name>.json with the machine info; returns the path. */
+export function writeResult(name: string, data: Record<string, unknown>): string {
+	mkdirSync(RESULTS_DIR, { recursive: true });
+	const path = resolve(RESULTS_DIR, `comfyui-${name}.json`);
+	writeFileSync(path, `${JSON.stringify({ benchmark: name, machine: machineInfo(), ...data }, null, '\t')}\n`);
+	return path;
+}
+
+export function argValue(name: string): string | undefined {
+	const args = process.argv.slice(2);
+	const index = args.indexOf(`--${name}`);
+	if (index >= 0) return args[index + 1];
+	const inline = args.find((a) => a.startsWith(`--${name}=`));
+	return inline ? inline.slice(name.length + 3) : undefined;
+}
+
+export function argNumber(name: string, fallback: number): number {
+	const raw = argValue(name);
+	const value = raw === undefined ? fallback : Number(raw);
+	if (!Number.isFinite(value)) throw new Error(`--${name} must be a number`);
+	return value;
+}
+
+/** --clients promptlab,comfyui-sdk (default: all three). */
+export function selectedClients(): ClientName[] {
+	const raw = argValue('clients');
+	if (!raw) return [...CLIENT_NAMES];
+	const wanted = raw.split(',').map((s) => s.trim());
+	for (const w of wanted) if (!CLIENT_NAMES.includes(w as ClientName)) throw new Error(`unknown client ${w} (${CLIENT_NAMES.join(', ')})`);
+	return wanted as ClientName[];
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise((done) => setTimeout(done, ms));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The workload: the same graph for every client, a fresh seed per job (no ComfyUI cache hits)
+
+export type BenchWorkflow = ReturnType<typeof txt2imgWorkflow>;
+
+/** The simulator's txt2img graph (7 nodes, output on "9"), 64×64 so PNG encoding stays negligible. */
+export function benchWorkflow(seed: number): BenchWorkflow {
+	return txt2imgWorkflow({ width: 64, height: 64, seed, steps: 20 });
+}
+
+/** SaveVideo graph (output on "11"); the simulator makes the file `faults.outputSizeBytes` long. */
+export function bigOutputWorkflow(seed: number): BenchWorkflow {
+	return videoWorkflow({ seed, frames: 1 });
+}
+
+export const OUTPUT_NODE = { image: '9', video: '11' } as const;
+
+/** Hashes a stream without keeping it: the sink every download goes to. */
+export async function hashStream(stream: Readable | AsyncIterable<Uint8Array>): Promise<{ sha256: string; bytes: number }> {
+	const hash = createHash('sha256');
+	let bytes = 0;
+	for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+		bytes += chunk.length;
+		hash.update(chunk);
+	}
+	return { sha256: hash.digest('hex'), bytes };
+}
+
+/** One finished job as every adapter reports it. */
+export interface JobOutcome {
+	promptId: string;
+	/** Epoch ms (sub-ms) when the client handed over the list of outputs. */
+	listedAt?: number;
+	/** Epoch ms when every output had been downloaded (hashed) too. */
+	downloadedAt?: number;
+	files: number;
+	bytes: number;
+	server?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// promptlab (ours)
+
+/** The client configuration every benchmark uses: defaults, except for the base URL. */
+export function promptlabConfig(url: string, extra: Partial<ComfyServerConfigInput> = {}): ComfyServerConfigInput {
+	return { baseUrl: url, ...extra };
+}
+
+export async function downloadAllPromptlab(client: ComfyUiClient, files: OutputFile[]): Promise<number> {
+	let bytes = 0;
+	for (const file of files) {
+		const downloaded = await client.download(file);
+		bytes += (await hashStream(downloaded.stream)).bytes;
+	}
+	return bytes;
+}
+
+export async function runPromptlab(client: ComfyUiClient, workflow: BenchWorkflow, download: boolean): Promise<JobOutcome> {
+	const result = await client.run(workflow);
+	const listedAt = wallClockMs();
+	const outcome: JobOutcome = { promptId: result.promptId, listedAt, files: result.outputs.length, bytes: 0, server: result.server };
+	if (download) {
+		outcome.bytes = await downloadAllPromptlab(client, result.outputs);
+		outcome.downloadedAt = wallClockMs();
+	}
+	return outcome;
+}
+
+// ---------------------------------------------------------------------------------------------
+// @saintno/comfyui-sdk (ships a CommonJS build next to its ESM one, so a plain require works)
+
+export type SdkModule = typeof import('@saintno/comfyui-sdk');
+export type { SdkComfyApi, SdkComfyPool };
+
+let sdkModule: SdkModule | undefined;
+
+export function loadSdk(): SdkModule {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when the SDK is benchmarked
+	sdkModule ??= require('@saintno/comfyui-sdk') as SdkModule;
+	return sdkModule;
+}
+
+/** `new ComfyApi(url).init()` + waitForReady(), as the SDK's README starts it. */
+export async function connectSdk(url: string): Promise<SdkComfyApi> {
+	const { ComfyApi } = loadSdk();
+	const api = new ComfyApi(url);
+	api.init();
+	await api.waitForReady();
+	// waitForReady() does not wait for the socket; the first job would otherwise race it.
+	for (let i = 0; i < 500 && !(api as unknown as { socket?: { client?: { readyState?: number } } }).socket?.client?.readyState; i++) await sleep(10);
+	return api;
+}
+
+type SdkImageRef = { filename: string; subfolder?: string; type: string };
+type SdkOutputs = Record<'output', { images?: SdkImageRef[] } | undefined>;
+
+function sdkPrompt(workflow: BenchWorkflow, outputNode: string): SdkPromptBuilder<string, 'output', BenchWorkflow> {
+	const { PromptBuilder } = loadSdk();
+	return new PromptBuilder(workflow, [], ['output']).setRawOutputNode('output', outputNode);
+}
+
+/** CallWrapper(api, PromptBuilder).run(), then api.getImage() for each output (its documented download). */
+export async function runSdk(api: SdkComfyApi, workflow: BenchWorkflow, download: boolean, outputNode: string = OUTPUT_NODE.image): Promise<JobOutcome> {
+	const { CallWrapper } = loadSdk();
+	let promptId = '';
+	let failure: Error | undefined;
+	const wrapper: SdkCallWrapper<string, 'output', BenchWorkflow> = new CallWrapper(api, sdkPrompt(workflow, outputNode))
+		.onPending((id) => {
+			promptId = id ?? '';
+		})
+		.onFailed((error) => {
+			failure = error;
+		});
+	const result = (await wrapper.run()) as SdkOutputs | false | undefined;
+	const listedAt = wallClockMs();
+	if (!result) throw new Error(`comfyui-sdk job ${promptId} failed: ${failure?.message ?? 'no output'}`);
+	const images = result.output?.images ?? [];
+	const outcome: JobOutcome = { promptId, listedAt, files: images.length, bytes: 0 };
+	if (download) {
+		for (const image of images) {
+			const blob = await api.getImage(image);
+			outcome.bytes += (await hashStream(blob.stream() as unknown as AsyncIterable<Uint8Array>)).bytes;
+		}
+		outcome.downloadedAt = wallClockMs();
+	}
+	return outcome;
+}
+
+// ---------------------------------------------------------------------------------------------
+// n8n-nodes-comfyui-media: its "ComfyUI Wf to Media" node, run by n8n-core's WorkflowExecute
+
+export const MEDIA_NODE_TYPE = 'n8n-nodes-comfyui-media.comfyuiWfToMedia';
+
+/**
+ * Runs the community node once in a one-node n8n workflow (manual trigger → Wf to Media) with its
+ * defaults (timeout 30 min; it polls /history every 10 s and downloads with this.helpers.request).
+ * Its log lines (it prints every output structure) are silenced while it runs.
+ */
+export async function runComfyuiMedia(url: string, workflow: BenchWorkflow): Promise<JobOutcome & { items: INodeExecutionData[] }> {
+	// Loaded lazily: n8n-core is heavy and only this adapter needs it.
+	const { runWorkflow } = await import('../test/support/n8n-harness');
+	const { ComfyuiWfToMedia } = await import('n8n-nodes-comfyui-media/dist/nodes/ComfyUI/ComfyuiWfToMedia.node');
+	const run = await withQuietConsole(() =>
+		runWorkflow({
+			workflow: {
+				nodes: [
+					{ id: 'a', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+					{
+						id: 'b',
+						name: 'Wf to Media',
+						type: MEDIA_NODE_TYPE,
+						typeVersion: 1,
+						position: [200, 0],
+						parameters: { workflow: JSON.stringify(workflow) },
+						credentials: { comfyUIApi: { id: '1', name: 'ComfyUI' } },
+					},
+				],
+				connections: { Start: { main: [[{ node: 'Wf to Media', type: 'main', index: 0 }]] } },
+			},
+			nodeTypes: { [MEDIA_NODE_TYPE]: new ComfyuiWfToMedia() },
+			credentials: { comfyUIApi: { apiUrl: url, apiKey: '' } },
+		}),
+	);
+	const downloadedAt = wallClockMs();
+	if (run.error) throw new Error(`comfyui-media run failed: ${run.error.message}`);
+	const items = run.output('Wf to Media');
+	// The node does not return the prompt id; its items carry the history status, whose messages do.
+	const status = items[0]?.json.status as { messages?: Array<[string, { prompt_id?: string }]> } | undefined;
+	const promptId = status?.messages?.find((m) => m[0] === 'execution_success')?.[1]?.prompt_id ?? '';
+	// In n8n's default binary mode the node's bytes are kept base64-encoded on the item.
+	const bytes = items.reduce((sum, item) => sum + Buffer.byteLength(item.binary?.data?.data ?? '', 'base64'), 0);
+	return { promptId, downloadedAt, files: items.length, bytes, items };
+}
+
+let quietDepth = 0;
+let savedLog: typeof console.log | undefined;
+
+async function withQuietConsole<T>(fn: () => Promise<T>): Promise<T> {
+	if (quietDepth++ === 0) {
+		savedLog = console.log;
+		console.log = () => undefined;
+	}
+	try {
+		return await fn();
+	} finally {
+		if (--quietDepth === 0 && savedLog) console.log = savedLog;
+	}
+}
+
+export function promptlabClient(url: string): ComfyUiClient {
+	return new ComfyUiClient(promptlabConfig(url));
+}

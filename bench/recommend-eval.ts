@@ -1,0 +1,253 @@
+/**
+ * Offline evaluation of the Recommend node's "For User" list against the popularity baseline
+ * (research report §3.4): temporal leave-last-positive-out on the seeded synthetic data set.
+ *
+ * For every user with ≥ 3 ratings, the most recent rating ≥ 4 is held out together with everything
+ * the user did after it (executions and feedback are deleted, template_stats rebuilt, neighbours
+ * refreshed), so nothing of the future leaks into training. Each list (10 items, the user's used
+ * templates excluded, as in production) is scored against the full catalogue, no sampled
+ * negatives: HR@10 = held-out item in the list; NDCG@10 = 1/log2(rank + 1).
+ *
+ * Run: `npx ts-node --transpile-only bench/recommend-eval.ts` (DATABASE_URL or an embedded Postgres).
+ * Writes bench/results/recommend-eval.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { Pool } from 'pg';
+
+import { popularTemplates, recommendForUser, refreshSimilarities, type ForUserOptions, type RefreshOptions, type RefreshResult } from '../lib/db/recommendations';
+import { freshDatabase, generateSynthetic, rebuildTemplateStats } from './synthetic';
+
+const K = 10;
+const SIZE = { seed: 42, templates: 2000, users: 5000, ratings: 200_000 };
+
+interface Holdout {
+	userId: string;
+	templateId: string;
+}
+
+interface Metrics {
+	users: number;
+	hr: number;
+	ndcg: number;
+	mrr: number;
+	hrCi: [number, number];
+	ndcgCi: [number, number];
+	/** Share of users whose list came (at least partly) from their history. */
+	personalisedShare: number;
+	/** Distinct templates recommended / catalogue size. */
+	coverage: number;
+	/** Mean rating count of recommended templates (popularity bias). */
+	meanPopularity: number;
+	msPerUser: number;
+}
+
+function seeded(seed: number): () => number {
+	let state = seed >>> 0;
+	return () => {
+		state = (state + 0x6d2b79f5) >>> 0;
+		let t = state;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+/** Percentile bootstrap 95% interval of a mean. */
+function bootstrap(values: number[], rounds = 1000): [number, number] {
+	const random = seeded(7);
+	const means: number[] = [];
+	for (let r = 0; r < rounds; r++) {
+		let sum = 0;
+		for (let i = 0; i < values.length; i++) sum += values[Math.floor(random() * values.length)];
+		means.push(sum / values.length);
+	}
+	means.sort((a, b) => a - b);
+	return [means[Math.floor(rounds * 0.025)], means[Math.floor(rounds * 0.975)]];
+}
+
+async function mapLimit<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+	const out = new Array<R>(items.length);
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: concurrency }, async () => {
+			while (next < items.length) {
+				const i = next++;
+				out[i] = await fn(items[i]);
+			}
+		}),
+	);
+	return out;
+}
+
+async function evaluate(
+	pool: Pool,
+	holdouts: Holdout[],
+	catalogue: number,
+	popularity: Map<string, number>,
+	list: (userId: string) => Promise<{ ids: string[]; personalised: boolean }>,
+): Promise<Metrics> {
+	const t0 = Date.now();
+	const results = await mapLimit(holdouts, 4, async (h) => {
+		const { ids, personalised } = await list(h.userId);
+		const rank = ids.indexOf(h.templateId) + 1;
+		return { rank, ids, personalised };
+	});
+	const msPerUser = ((Date.now() - t0) * 4) / holdouts.length;
+	const hits = results.map((r) => (r.rank > 0 && r.rank <= K ? 1 : 0));
+	const gains = results.map((r) => (r.rank > 0 && r.rank <= K ? 1 / Math.log2(r.rank + 1) : 0));
+	const rr = results.map((r) => (r.rank > 0 && r.rank <= K ? 1 / r.rank : 0));
+	const recommended = new Set(results.flatMap((r) => r.ids));
+	const pops = results.flatMap((r) => r.ids.map((id) => popularity.get(id) ?? 0));
+	const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
+	void pool;
+	return {
+		users: holdouts.length,
+		hr: mean(hits),
+		ndcg: mean(gains),
+		mrr: mean(rr),
+		hrCi: bootstrap(hits),
+		ndcgCi: bootstrap(gains),
+		personalisedShare: mean(results.map((r) => (r.personalised ? 1 : 0))),
+		coverage: recommended.size / catalogue,
+		meanPopularity: mean(pops),
+		msPerUser,
+	};
+}
+
+async function main(): Promise<void> {
+	const log = (m: string) => console.log(m);
+	log(`generating ${SIZE.templates} templates, ${SIZE.users} users, ~${SIZE.ratings} ratings (seed ${SIZE.seed})`);
+	const db = await freshDatabase('pl_bench_recommend_eval');
+	const pool = db.pool;
+	try {
+		const data = await generateSynthetic(db.config, { ...SIZE, log });
+
+		// Leave-last-positive-out: hold out each eligible user's latest rating ≥ 4 and everything after it.
+		await pool.query(
+			`CREATE TABLE eval_holdout AS
+			 SELECT DISTINCT ON (f.user_id) f.user_id, f.template_id, f.created_at
+			 FROM feedback f
+			 WHERE f.rating >= 4 AND f.user_id IN (SELECT user_id FROM feedback GROUP BY user_id HAVING count(*) >= 3)
+			 ORDER BY f.user_id, f.created_at DESC`,
+		);
+		await pool.query(
+			`CREATE TABLE eval_removed AS
+			 SELECT f.execution_id FROM feedback f JOIN eval_holdout h ON h.user_id = f.user_id AND f.created_at >= h.created_at`,
+		);
+		const removed = await pool.query('DELETE FROM feedback WHERE execution_id IN (SELECT execution_id FROM eval_removed)');
+		await pool.query('DELETE FROM executions WHERE id IN (SELECT execution_id FROM eval_removed)');
+		await rebuildTemplateStats(pool);
+		await pool.query('VACUUM ANALYZE feedback');
+		await pool.query('VACUUM ANALYZE executions');
+		const holdouts = (await pool.query<{ user_id: string; template_id: string }>('SELECT user_id, template_id FROM eval_holdout ORDER BY user_id')).rows.map(
+			(r) => ({ userId: r.user_id, templateId: r.template_id }),
+		);
+		const training = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM feedback')).rows[0].n);
+		log(`held out ${holdouts.length} users (${removed.rowCount} ratings removed, ${training} training ratings)`);
+		const popularity = new Map(
+			(await pool.query<{ template_id: string; n: string }>('SELECT template_id, sum(rating_count) AS n FROM template_stats GROUP BY template_id')).rows.map(
+				(r) => [r.template_id, Number(r.n)],
+			),
+		);
+
+		const rows: Array<{ name: string; description: string; refresh?: RefreshResult; metrics: Metrics }> = [];
+		const baseline = await evaluate(pool, holdouts, SIZE.templates, popularity, async (userId) => ({
+			ids: (await popularTemplates(pool, { limit: K, excludeUsedBy: userId, maxPerCategory: 0 })).map((r) => r.templateId),
+			personalised: false,
+		}));
+		rows.push({ name: 'popularity (baseline)', description: 'Bayesian average (m = 10), used templates excluded, no category cap', metrics: baseline });
+		log(`baseline: HR@10 ${baseline.hr.toFixed(4)}, NDCG@10 ${baseline.ndcg.toFixed(4)}`);
+
+		const configurations: Array<{ name: string; description: string; refresh: RefreshOptions; forUser: ForUserOptions }> = [
+			{
+				name: 'recommend (default)',
+				description: 'adjusted cosine + 0.3 × tag/category Jaccard, max 3 per category',
+				refresh: {},
+				forUser: {},
+			},
+			{
+				name: 'recommend, no category cap',
+				description: 'default neighbours, max per category off',
+				refresh: {},
+				forUser: { maxPerCategory: 0 },
+			},
+			{
+				name: 'co-liking cosine',
+				description: 'co-occurrence of ratings ≥ 4 + 0.3 × Jaccard, max 3 per category',
+				refresh: { similarity: 'cooccurrence' },
+				forUser: {},
+			},
+			{
+				name: 'ratings only',
+				description: 'adjusted cosine, no content neighbours, max 3 per category',
+				refresh: { contentWeight: 0, contentNeighborsPerTemplate: 0 },
+				forUser: {},
+			},
+			{
+				name: 'content only',
+				description: 'tag/category Jaccard only (min co-raters above any pair), max 3 per category',
+				refresh: { minCoRaters: 1_000_000 },
+				forUser: {},
+			},
+		];
+		let lastRefresh = '';
+		for (const c of configurations) {
+			const key = JSON.stringify(c.refresh);
+			let refresh: RefreshResult | undefined;
+			if (key !== lastRefresh) {
+				refresh = await refreshSimilarities(pool, c.refresh);
+				lastRefresh = key;
+				log(`refreshed neighbours (${c.name}): ${refresh.pairs} pairs in ${refresh.durationMs} ms`);
+			}
+			const metrics = await evaluate(pool, holdouts, SIZE.templates, popularity, async (userId) => {
+				const list = await recommendForUser(pool, userId, { limit: K, refreshIfOlderThanHours: 0, ...c.forUser });
+				return { ids: list.items.map((i) => i.templateId), personalised: list.strategy === 'personalised' };
+			});
+			rows.push({ name: c.name, description: c.description, refresh, metrics });
+			log(`${c.name}: HR@10 ${metrics.hr.toFixed(4)}, NDCG@10 ${metrics.ndcg.toFixed(4)}`);
+		}
+
+		const table = [
+			'| list | HR@10 (95% CI) | NDCG@10 (95% CI) | MRR@10 | NDCG vs baseline | coverage | mean popularity | ms/user |',
+			'|---|---|---|---|---|---|---|---|',
+			...rows.map(
+				(r) =>
+					`| ${r.name} | ${r.metrics.hr.toFixed(4)} (${r.metrics.hrCi[0].toFixed(3)}–${r.metrics.hrCi[1].toFixed(3)}) | ` +
+					`${r.metrics.ndcg.toFixed(4)} (${r.metrics.ndcgCi[0].toFixed(3)}–${r.metrics.ndcgCi[1].toFixed(3)}) | ${r.metrics.mrr.toFixed(4)} | ` +
+					`${(r.metrics.ndcg / baseline.ndcg).toFixed(2)}× | ${(r.metrics.coverage * 100).toFixed(1)}% | ${r.metrics.meanPopularity.toFixed(0)} | ${r.metrics.msPerUser.toFixed(1)} |`,
+			),
+		].join('\n');
+		console.log(`\n${table}\n`);
+		const main = rows.find((r) => r.name === 'recommend (default)')!;
+		const ratio = main.metrics.ndcg / baseline.ndcg;
+		console.log(`goal NDCG@10 ≥ 1.3 × baseline: ${ratio.toFixed(2)}× → ${ratio >= 1.3 ? 'met' : 'NOT met'}`);
+
+		const outDir = join(__dirname, 'results');
+		mkdirSync(outDir, { recursive: true });
+		writeFileSync(
+			join(outDir, 'recommend-eval.json'),
+			`${JSON.stringify(
+				{
+					benchmark: 'recommend-eval',
+					date: new Date().toISOString(),
+					protocol: 'temporal leave-last-positive-out (latest rating >= 4 and everything after it held out), full-catalogue ranking, K = 10',
+					data: { ...SIZE, ...data, heldOutUsers: holdouts.length, trainingRatings: training },
+					goal: { ndcgRatioAtLeast: 1.3, ratio, met: ratio >= 1.3 },
+					rows,
+					table,
+				},
+				null,
+				'\t',
+			)}\n`,
+		);
+	} finally {
+		await db.drop();
+	}
+}
+
+main().catch((error) => {
+	console.error(error);
+	process.exit(1);
+});

@@ -1,0 +1,487 @@
+/**
+ * Feedback repository: 1–5 ratings on executions, and the rating aggregates they move.
+ *
+ * A rating is written by ONE SQL statement (a prepared, data-modifying CTE), which is both the
+ * fastest way (one round trip, see bench/feedback-writes.ts) and what keeps the aggregates exact
+ * under concurrent writers in READ COMMITTED:
+ * - explicit idempotency keys are claimed in feedback_idempotency_keys with ON CONFLICT DO NOTHING;
+ *   a second writer with the same key waits for the first and then claims nothing → duplicate;
+ * - the rating is an upsert on (execution_id, user_id); ON CONFLICT DO UPDATE locks the newest
+ *   version of the row (even one committed after our snapshot) and copies its rating into
+ *   previous_rating, so the delta is taken against what is really stored;
+ * - the aggregates are upserts that add that delta (x = x + d), which Postgres re-evaluates on the
+ *   newest row version after waiting for its lock.
+ * Locks are taken in one order: key ledger → feedback row → template_stats → campaign_variant_stats
+ * → campaign_unit_stats; lib/db/executions.ts finishes runs in the same order, so no deadlocks.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { z, type ZodError } from 'zod';
+
+import { meanWithCi, type Interval } from '../stats';
+import { ConflictError, NotFoundError, PromptLabError } from './errors';
+import { checkExecutionId, UUID_PATTERN } from './executions';
+import type { Queryable } from './pool';
+
+export const MAX_COMMENT_LENGTH = 4000; // characters, as the CHECK on feedback.comment counts them
+export const MAX_USER_ID_LENGTH = 256;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+export const MAX_SOURCE_LENGTH = 100;
+
+export type Rating = 1 | 2 | 3 | 4 | 5;
+
+function describeValue(value: unknown): string {
+	if (value === undefined || value === null || value === '') return 'nothing';
+	if (typeof value === 'string') return JSON.stringify(value);
+	if (typeof value === 'object') return JSON.stringify(value) ?? String(value);
+	return String(value);
+}
+
+/**
+ * A rating: a whole number from 1 to 5. Digit strings ("4") are accepted because webhook bodies
+ * and query strings carry text; "five", 3.5, 0, 6, null are refused with the value quoted.
+ */
+export const ratingSchema = z.unknown().transform((value, ctx): Rating => {
+	let n = Number.NaN;
+	if (typeof value === 'number') n = value;
+	else if (typeof value === 'string' && /^\s*[+-]?\d+(\.\d+)?\s*$/.test(value)) n = Number(value.trim());
+	if (!Number.isInteger(n) || n < 1 || n > 5) {
+		ctx.addIssue({
+			code: z.ZodIssueCode.custom,
+			message: `Rating must be a whole number from 1 to 5 (got ${describeValue(value)})`,
+		});
+		return z.NEVER;
+	}
+	return n as Rating;
+});
+
+const optionalText = (label: string, max: number) =>
+	z
+		.union([z.string(), z.number()], { invalid_type_error: `${label} must be text` })
+		.nullish()
+		.transform((v) => (v === undefined || v === null ? null : String(v).trim() || null))
+		.refine((v) => v === null || v.length <= max, { message: `${label} is longer than ${max} characters` });
+
+export const recordFeedbackSchema = z
+	.object({
+		executionId: optionalText('Execution ID', 36).refine((v) => v === null || UUID_PATTERN.test(v), {
+			message: 'Execution ID must be the UUID of an execution (as returned by Log Execution or ComfyUI Execute)',
+		}),
+		promptId: optionalText('ComfyUI prompt ID', 200),
+		rating: ratingSchema,
+		comment: z
+			.string({ invalid_type_error: 'Comment must be text' })
+			.nullish()
+			.transform((c) => (c === undefined || c === null || c.trim() === '' ? null : c))
+			.refine((c) => c === null || [...c].length <= MAX_COMMENT_LENGTH, {
+				message: `Comment is longer than ${MAX_COMMENT_LENGTH} characters`,
+			}),
+		userId: z.preprocess(
+			(v) => (typeof v === 'number' ? String(v) : v),
+			z
+				.string({ required_error: 'User ID is required', invalid_type_error: 'User ID must be text' })
+				.trim()
+				.min(1, 'User ID is required')
+				.max(MAX_USER_ID_LENGTH, `User ID is longer than ${MAX_USER_ID_LENGTH} characters`),
+		),
+		source: optionalText('Source', MAX_SOURCE_LENGTH),
+		idempotencyKey: optionalText('Idempotency key', MAX_IDEMPOTENCY_KEY_LENGTH),
+	})
+	.superRefine((v, ctx) => {
+		if (!v.executionId && !v.promptId) {
+			ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['executionId'], message: 'An execution ID or a ComfyUI prompt ID is required' });
+		}
+	});
+
+export type RecordFeedbackInput = z.input<typeof recordFeedbackSchema>;
+export type ValidFeedbackInput = z.output<typeof recordFeedbackSchema>;
+
+/** First zod issue → ConflictError naming the field (the node parameter of the same name). */
+export function validationError(error: ZodError): ConflictError {
+	const issue = error.issues[0];
+	return new ConflictError(issue.message, String(issue.path[0] ?? 'rating'));
+}
+
+/** Validates a feedback request (the node calls this before touching the database, and so does recordFeedback). */
+export function parseFeedbackInput(input: unknown): ValidFeedbackInput {
+	const result = recordFeedbackSchema.safeParse(input);
+	if (!result.success) throw validationError(result.error);
+	return result.data;
+}
+
+export interface Feedback {
+	id: string; // bigint as string
+	executionId: string;
+	templateId: string | null;
+	versionId: string | null;
+	campaignId: string | null;
+	variantId: string | null;
+	userId: string;
+	rating: Rating;
+	comment: string | null;
+	source: string | null;
+	idempotencyKey: string;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface TemplateStats {
+	templateId: string;
+	/** null for a template-wide total over all versions. */
+	versionId: string | null;
+	executions: number;
+	succeeded: number;
+	/** failed + lost */
+	failed: number;
+	cancelled: number;
+	/** succeeded / (succeeded + failed); null before the first finished run. */
+	successRate: number | null;
+	/** Mean duration of successful runs. */
+	avgDurationMs: number | null;
+	ratingCount: number;
+	ratingSum: number;
+	ratingSumSq: number;
+	meanRating: number | null;
+	/** Sample standard deviation of the ratings (0 with a single rating). */
+	stddevRating: number | null;
+	/** 95% Student t interval of the mean rating; null below two ratings. */
+	meanRatingCi95: Interval | null;
+	/** Count of ratings per star. */
+	histogram: Record<'1' | '2' | '3' | '4' | '5', number>;
+	/** Ratings ≥ 4. */
+	goodCount: number;
+	/** Share of ratings ≥ 4 (the campaigns' primary metric). */
+	goodShare: number | null;
+	lastExecutionAt: string | null;
+	lastRatingAt: string | null;
+}
+
+export interface RecordFeedbackResult {
+	/** The stored feedback (for a duplicate: as it is stored now). */
+	feedback: Feedback;
+	/** The idempotency key was seen before: nothing changed. */
+	duplicate: boolean;
+	/** An earlier rating of the same user on the same execution was replaced. */
+	replaced: boolean;
+	/** The replaced rating, when replaced. */
+	previousRating: Rating | null;
+	/** The version's aggregates after this write; null when the execution has no template version. */
+	stats: TemplateStats | null;
+}
+
+interface StatsRow {
+	template_id: string;
+	version_id: string | number | null;
+	executions: string | number | null;
+	succeeded: string | number | null;
+	failed: string | number | null;
+	cancelled: string | number | null;
+	duration_ms_sum: string | number | null;
+	duration_count: string | number | null;
+	rating_count: string | number | null;
+	rating_sum: string | number | null;
+	rating_sum_sq: string | number | null;
+	rating_hist: Array<string | number> | null;
+	last_execution_at: Date | string | null;
+	last_rating_at: Date | string | null;
+}
+
+interface FeedbackRow {
+	id: string | number;
+	execution_id: string;
+	template_id: string | null;
+	version_id: string | number | null;
+	campaign_id: string | null;
+	variant_id: string | null;
+	user_id: string;
+	rating: number;
+	previous_rating?: number | null;
+	comment: string | null;
+	source: string | null;
+	idempotency_key: string;
+	created_at: Date | string;
+	updated_at: Date | string;
+}
+
+function isoOrNull(value: Date | string | null | undefined): string | null {
+	if (value === null || value === undefined) return null;
+	return (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+function toFeedback(row: FeedbackRow): Feedback {
+	return {
+		id: String(row.id),
+		executionId: row.execution_id,
+		templateId: row.template_id,
+		versionId: row.version_id === null ? null : String(row.version_id),
+		campaignId: row.campaign_id,
+		variantId: row.variant_id,
+		userId: row.user_id,
+		rating: row.rating as Rating,
+		comment: row.comment,
+		source: row.source,
+		idempotencyKey: row.idempotency_key,
+		createdAt: isoOrNull(row.created_at) as string,
+		updatedAt: isoOrNull(row.updated_at) as string,
+	};
+}
+
+/** Aggregates → the numbers a user reads (works for rows from pg, where bigint is a string, and from row_to_json). */
+export function toTemplateStats(row: StatsRow): TemplateStats {
+	const n = (v: string | number | null | undefined) => (v === null || v === undefined ? 0 : Number(v));
+	const hist = [0, 1, 2, 3, 4].map((k) => n(row.rating_hist?.[k]));
+	const succeeded = n(row.succeeded);
+	const failed = n(row.failed);
+	const ratingCount = n(row.rating_count);
+	const ratingSum = n(row.rating_sum);
+	const ratingSumSq = n(row.rating_sum_sq);
+	const durationCount = n(row.duration_count);
+	const rating = ratingCount > 0 ? meanWithCi(ratingCount, ratingSum, ratingSumSq) : null;
+	const goodCount = hist[3] + hist[4];
+	return {
+		templateId: row.template_id,
+		versionId: row.version_id === null || row.version_id === undefined ? null : String(row.version_id),
+		executions: n(row.executions),
+		succeeded,
+		failed,
+		cancelled: n(row.cancelled),
+		successRate: succeeded + failed > 0 ? succeeded / (succeeded + failed) : null,
+		avgDurationMs: durationCount > 0 ? n(row.duration_ms_sum) / durationCount : null,
+		ratingCount,
+		ratingSum,
+		ratingSumSq,
+		meanRating: rating ? rating.mean : null,
+		stddevRating: rating ? rating.standardDeviation : null,
+		meanRatingCi95: rating ? rating.ci : null,
+		histogram: { '1': hist[0], '2': hist[1], '3': hist[2], '4': hist[3], '5': hist[4] },
+		goodCount,
+		goodShare: ratingCount > 0 ? goodCount / ratingCount : null,
+		lastExecutionAt: isoOrNull(row.last_execution_at),
+		lastRatingAt: isoOrNull(row.last_rating_at),
+	};
+}
+
+const FEEDBACK_COLUMNS = `id, execution_id, template_id, version_id, campaign_id, variant_id, user_id, rating, comment, source,
+	idempotency_key, created_at, updated_at`;
+
+/** Hist delta for star k: +1 for the new rating, −1 for the replaced one. */
+const histDelta = [1, 2, 3, 4, 5]
+	.map((k) => `(up.rating = ${k})::int - coalesce((up.previous_rating = ${k})::int, 0)`)
+	.join(', ');
+const histSum = [1, 2, 3, 4, 5].map((k) => `s.rating_hist[${k}] + EXCLUDED.rating_hist[${k}]`).join(', ');
+
+/**
+ * $1 execution id (uuid) or ComfyUI prompt id, $2 user id, $3 rating, $4 comment, $5 source,
+ * $6 explicit idempotency key (NULL: derived from execution + user, latest content wins).
+ */
+function recordStatement(lookup: 'id' | 'promptId'): string {
+	const where = lookup === 'id' ? 'e.id = $1::uuid' : 'e.prompt_id = $1::text';
+	return `WITH ex AS (
+	SELECT e.id, e.template_id, e.version_id, e.campaign_id, e.variant_id, coalesce(e.user_id, $2::text) AS unit_id
+	FROM executions e WHERE ${where}
+), claim AS (
+	INSERT INTO feedback_idempotency_keys (idempotency_key, execution_id, user_id, rating)
+	SELECT $6::text, ex.id, $2::text, $3::smallint FROM ex WHERE $6::text IS NOT NULL
+	ON CONFLICT (idempotency_key) DO NOTHING
+	RETURNING idempotency_key
+), target AS (
+	SELECT ex.* FROM ex WHERE $6::text IS NULL OR EXISTS (SELECT 1 FROM claim)
+), up AS (
+	INSERT INTO feedback AS f (execution_id, template_id, version_id, campaign_id, variant_id, user_id, rating, comment,
+		source, idempotency_key)
+	SELECT t.id, t.template_id, t.version_id, t.campaign_id, t.variant_id, $2::text, $3::smallint, $4::text, $5::text,
+		coalesce($6::text, t.id::text || ':' || $2::text)
+	FROM target t
+	ON CONFLICT (execution_id, user_id) DO UPDATE SET
+		rating = EXCLUDED.rating, comment = EXCLUDED.comment, source = EXCLUDED.source,
+		idempotency_key = EXCLUDED.idempotency_key, previous_rating = f.rating, updated_at = now()
+	-- a derived key with unchanged content is a retry: keep the row as it is (and count nothing)
+	WHERE $6::text IS NOT NULL OR f.rating <> EXCLUDED.rating OR f.comment IS DISTINCT FROM EXCLUDED.comment
+	RETURNING f.id, f.execution_id, f.template_id, f.version_id, f.campaign_id, f.variant_id, f.user_id, f.rating,
+		f.previous_rating, f.comment, f.source, f.idempotency_key, f.created_at, f.updated_at
+), delta AS (
+	SELECT up.template_id, up.version_id, up.campaign_id, up.variant_id, ex.unit_id,
+		(up.previous_rating IS NULL)::int AS d_count,
+		up.rating - coalesce(up.previous_rating, 0) AS d_sum,
+		up.rating * up.rating - coalesce(up.previous_rating * up.previous_rating, 0) AS d_sum_sq,
+		(up.rating >= 4)::int - coalesce((up.previous_rating >= 4)::int, 0) AS d_good,
+		ARRAY[${histDelta}]::bigint[] AS d_hist
+	FROM up CROSS JOIN ex
+), ts AS (
+	INSERT INTO template_stats AS s (version_id, template_id, rating_count, rating_sum, rating_sum_sq, rating_hist, last_rating_at)
+	SELECT d.version_id, d.template_id, d.d_count, d.d_sum, d.d_sum_sq, d.d_hist, now()
+	FROM delta d WHERE d.version_id IS NOT NULL AND d.template_id IS NOT NULL
+	ON CONFLICT (version_id) DO UPDATE SET
+		rating_count = s.rating_count + EXCLUDED.rating_count,
+		rating_sum = s.rating_sum + EXCLUDED.rating_sum,
+		rating_sum_sq = s.rating_sum_sq + EXCLUDED.rating_sum_sq,
+		rating_hist = ARRAY[${histSum}]::bigint[],
+		last_rating_at = EXCLUDED.last_rating_at
+	RETURNING s.*
+), vs AS (
+	INSERT INTO campaign_variant_stats AS s (variant_id, campaign_id, rating_count, rating_sum, rating_sum_sq, good_count)
+	SELECT d.variant_id, d.campaign_id, d.d_count, d.d_sum, d.d_sum_sq, d.d_good
+	FROM delta d WHERE d.variant_id IS NOT NULL AND d.campaign_id IS NOT NULL
+	ON CONFLICT (variant_id) DO UPDATE SET
+		rating_count = s.rating_count + EXCLUDED.rating_count,
+		rating_sum = s.rating_sum + EXCLUDED.rating_sum,
+		rating_sum_sq = s.rating_sum_sq + EXCLUDED.rating_sum_sq,
+		good_count = s.good_count + EXCLUDED.good_count
+	RETURNING 1
+), us AS (
+	INSERT INTO campaign_unit_stats AS s (campaign_id, unit_id, variant_id, rating_count, rating_sum, good_count)
+	SELECT d.campaign_id, d.unit_id, d.variant_id, d.d_count, d.d_sum, d.d_good
+	FROM delta d WHERE d.variant_id IS NOT NULL AND d.campaign_id IS NOT NULL
+	ON CONFLICT (campaign_id, unit_id) DO UPDATE SET
+		rating_count = s.rating_count + EXCLUDED.rating_count,
+		rating_sum = s.rating_sum + EXCLUDED.rating_sum,
+		good_count = s.good_count + EXCLUDED.good_count
+	RETURNING 1
+)
+-- scalar subqueries run left to right: that fixes the lock order described at the top of the file
+SELECT (SELECT ex.id FROM ex) AS execution_id,
+	(SELECT ex.version_id FROM ex) AS version_id,
+	(SELECT row_to_json(up) FROM up) AS feedback,
+	(SELECT row_to_json(ts) FROM ts) AS stats,
+	(SELECT count(*) FROM vs)::int AS variant_rows,
+	(SELECT count(*) FROM us)::int AS unit_rows`;
+}
+
+const STATEMENTS = {
+	id: { name: 'promptlab_record_feedback_by_id_v1', text: recordStatement('id') },
+	promptId: { name: 'promptlab_record_feedback_by_prompt_id_v1', text: recordStatement('promptId') },
+};
+
+interface RecordRow {
+	execution_id: string | null;
+	version_id: string | null;
+	feedback: FeedbackRow | null;
+	stats: StatsRow | null;
+}
+
+/** Unique violation on the idempotency key of another (execution, user): see retry in recordFeedback. */
+function isKeyViolation(error: unknown): boolean {
+	const e = error as { code?: string; constraint?: string };
+	return e?.code === '23505' && e.constraint === 'feedback_idempotency_key_key';
+}
+
+const KEY_ATTEMPTS = 3;
+
+/**
+ * Records a rating. Semantics:
+ * (a) an idempotency key seen before → the stored feedback, nothing changes (duplicate: true);
+ *     without a key, resending the same rating and comment is such a duplicate too;
+ * (b) the same user on the same execution with a new key, or without a key but a different
+ *     rating/comment → replaces the earlier rating, the aggregates move by the delta;
+ * (c) otherwise a new rating.
+ * `db` is a Pool or a client (each call is one statement, so it needs no transaction of its own).
+ */
+export async function recordFeedback(db: Pool | PoolClient, input: RecordFeedbackInput): Promise<RecordFeedbackResult> {
+	const v = parseFeedbackInput(input);
+	const lookup = v.executionId ? 'id' : 'promptId';
+	const ref = v.executionId ? checkExecutionId(v.executionId) : (v.promptId as string);
+	const statement = STATEMENTS[lookup];
+	const values = [ref, v.userId, v.rating, v.comment, v.source, v.idempotencyKey];
+	let row: RecordRow | undefined;
+	for (let attempt = 1; !row; attempt++) {
+		try {
+			const result = await db.query<RecordRow>({ name: statement.name, text: statement.text, values });
+			row = result.rows[0];
+		} catch (error) {
+			// Two first ratings of one user racing on the derived key can meet on the key's unique
+			// index before the (execution, user) upsert sees the other; the retry takes the upsert path.
+			if (!isKeyViolation(error)) throw error;
+			if (attempt >= KEY_ATTEMPTS) {
+				throw new ConflictError(
+					`Idempotency key "${v.idempotencyKey ?? ''}" already belongs to feedback on another execution or by another user`,
+					'idempotencyKey',
+				);
+			}
+		}
+	}
+	if (row.execution_id === null) {
+		throw lookup === 'id'
+			? new NotFoundError(`Execution ${ref} not found`, 'executionId')
+			: new NotFoundError(`No execution with ComfyUI prompt ID ${ref}`, 'promptId');
+	}
+	if (row.feedback) {
+		const previous = row.feedback.previous_rating ?? null;
+		return {
+			feedback: toFeedback(row.feedback),
+			duplicate: false,
+			replaced: previous !== null,
+			previousRating: previous as Rating | null,
+			stats: row.stats ? toTemplateStats(row.stats) : null,
+		};
+	}
+	// Nothing written: a retry. Read what is stored (a fresh statement sees the winner's commit).
+	const stored = await storedDuplicate(db, row.execution_id, v);
+	return {
+		feedback: stored,
+		duplicate: true,
+		replaced: false,
+		previousRating: null,
+		stats: row.version_id === null ? null : await getTemplateStats(db, { versionId: String(row.version_id) }),
+	};
+}
+
+async function storedDuplicate(db: Queryable, executionId: string, v: ValidFeedbackInput): Promise<Feedback> {
+	if (v.idempotencyKey) {
+		const { rows } = await db.query<{ execution_id: string; user_id: string }>(
+			'SELECT execution_id, user_id FROM feedback_idempotency_keys WHERE idempotency_key = $1',
+			[v.idempotencyKey],
+		);
+		const key = rows[0];
+		if (key && (key.execution_id !== executionId || key.user_id !== v.userId)) {
+			throw new ConflictError(
+				`Idempotency key "${v.idempotencyKey}" was already used for feedback by user ${key.user_id} on execution ${key.execution_id}`,
+				'idempotencyKey',
+			);
+		}
+	}
+	const { rows } = await db.query<FeedbackRow>(
+		`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE execution_id = $1 AND user_id = $2`,
+		[executionId, v.userId],
+	);
+	if (rows.length === 0) {
+		// Only possible if the feedback was deleted after its key was recorded.
+		throw new PromptLabError(
+			`Idempotency key "${v.idempotencyKey ?? ''}" was used before, but its feedback no longer exists; send a new key`,
+			'idempotencyKey',
+		);
+	}
+	return toFeedback(rows[0]);
+}
+
+/**
+ * Aggregates of one version, or summed over all versions of a template. A version or template
+ * without any run yet has all-zero stats (not an error); an unknown one is a NotFoundError.
+ */
+export async function getTemplateStats(db: Queryable, ref: { versionId: string | number } | { templateId: string }): Promise<TemplateStats> {
+	if ('versionId' in ref) {
+		const versionId = String(ref.versionId).trim();
+		if (!/^[1-9][0-9]{0,18}$/.test(versionId)) throw new NotFoundError(`"${versionId}" is not a version ID`, 'version');
+		const { rows } = await db.query<StatsRow>(
+			`SELECT v.template_id, v.id AS version_id, s.executions, s.succeeded, s.failed, s.cancelled, s.duration_ms_sum,
+				s.duration_count, s.rating_count, s.rating_sum, s.rating_sum_sq, s.rating_hist, s.last_execution_at, s.last_rating_at
+			 FROM template_versions v LEFT JOIN template_stats s ON s.version_id = v.id WHERE v.id = $1`,
+			[versionId],
+		);
+		if (rows.length === 0) throw new NotFoundError(`Template version ${versionId} not found`, 'version');
+		return toTemplateStats(rows[0]);
+	}
+	const templateId = String(ref.templateId).trim();
+	if (!UUID_PATTERN.test(templateId)) throw new NotFoundError(`"${templateId}" is not a template ID (expected a UUID)`, 'template');
+	const { rows } = await db.query<StatsRow>(
+		`SELECT t.id AS template_id, NULL AS version_id,
+			sum(s.executions) AS executions, sum(s.succeeded) AS succeeded, sum(s.failed) AS failed,
+			sum(s.cancelled) AS cancelled, sum(s.duration_ms_sum) AS duration_ms_sum, sum(s.duration_count) AS duration_count,
+			sum(s.rating_count) AS rating_count, sum(s.rating_sum) AS rating_sum, sum(s.rating_sum_sq) AS rating_sum_sq,
+			ARRAY[coalesce(sum(s.rating_hist[1]), 0), coalesce(sum(s.rating_hist[2]), 0), coalesce(sum(s.rating_hist[3]), 0),
+			      coalesce(sum(s.rating_hist[4]), 0), coalesce(sum(s.rating_hist[5]), 0)] AS rating_hist,
+			max(s.last_execution_at) AS last_execution_at, max(s.last_rating_at) AS last_rating_at
+		 FROM templates t LEFT JOIN template_stats s ON s.template_id = t.id WHERE t.id = $1 GROUP BY t.id`,
+		[templateId],
+	);
+	if (rows.length === 0) throw new NotFoundError(`Template ${templateId} not found`, 'template');
+	return toTemplateStats(rows[0]);
+}

@@ -1,0 +1,51 @@
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { Pool } from 'pg';
+
+import type { RecordFeedbackResult, TemplateStats } from '../../../lib/db/feedback';
+import type { ItemResult } from '../../shared/execute';
+
+/** Signature of every operation module's execute(): one input item in, its result out. */
+export type OperationExecute = (this: IExecuteFunctions, pool: Pool, itemIndex: number) => Promise<ItemResult>;
+
+export interface OperationModule {
+	description: INodeProperties[];
+	execute: OperationExecute;
+}
+
+/** Display names of parameters, used by error messages to name the field to fix. */
+export const FIELD_LABELS: Record<string, string> = {
+	findBy: 'Find Execution By',
+	executionId: 'Execution ID',
+	promptId: 'ComfyUI Prompt ID',
+	rating: 'Rating',
+	userId: 'User ID',
+	comment: 'Comment',
+	source: 'Source',
+	idempotencyKey: 'Idempotency Key',
+	template: 'Template',
+	version: 'Version',
+	label: 'Label',
+	scope: 'Stats For',
+	status: 'Status',
+	output: 'Output Text',
+	errorMessage: 'Error Message',
+	durationMs: 'Duration (Ms)',
+	campaignId: 'Campaign ID',
+	variantId: 'Variant ID',
+	renderedPrompt: 'Prompt Sent',
+};
+
+export function statsToJson(stats: TemplateStats | null): IDataObject | null {
+	return stats ? ({ ...stats } as unknown as IDataObject) : null;
+}
+
+/** Record output: the stored feedback, flat, with the duplicate/replaced flags and the version's new stats. */
+export function feedbackResultToJson(result: RecordFeedbackResult): IDataObject {
+	return {
+		...(result.feedback as unknown as IDataObject),
+		duplicate: result.duplicate,
+		replaced: result.replaced,
+		previousRating: result.previousRating,
+		stats: statsToJson(result.stats),
+	};
+}

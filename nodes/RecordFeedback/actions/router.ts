@@ -1,0 +1,23 @@
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+
+import { executePerItem } from '../../shared/execute';
+import { promptLabPool } from '../../shared/postgres';
+import { FIELD_LABELS, type OperationModule } from './common';
+import * as execution from './execution/Execution.resource';
+import * as feedback from './feedback/Feedback.resource';
+
+const operations: Record<string, Record<string, OperationModule>> = {
+	feedback: { record: feedback.record, getStats: feedback.getStats },
+	execution: { log: execution.log },
+};
+
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const resource = this.getNodeParameter('resource', 0) as string;
+	const operation = this.getNodeParameter('operation', 0) as string;
+	const op = operations[resource]?.[operation];
+	if (!op) {
+		throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported`);
+	}
+	const pool = await promptLabPool.call(this);
+	return [await executePerItem(this, async (i) => op.execute.call(this, pool, i), FIELD_LABELS)];
+}

@@ -1,0 +1,515 @@
+import type { Pool } from 'pg';
+
+import {
+	assignUnit,
+	completeCampaign,
+	computeThompsonAllocation,
+	createCampaign,
+	getCampaign,
+	getCampaignResults,
+	listCampaigns,
+	pauseCampaign,
+	promoteCampaign,
+	startCampaign,
+	type Campaign,
+	type CreateCampaignInput,
+} from '../lib/db/campaigns';
+import { ConflictError, NotFoundError } from '../lib/db/errors';
+import { getPool } from '../lib/db/pool';
+import { createTemplate, createVersion, getTemplate, labelHistory } from '../lib/db/templates';
+import { aggregateUnitRatings, analyseCampaign, assignVariant, srmTest, type UnitRatingRow } from '../lib/stats';
+import { createTestDatabase, type TestDatabase } from './support/database';
+
+describe('campaigns repository (real Postgres)', () => {
+	let db: TestDatabase;
+	let pool: Pool;
+
+	beforeAll(async () => {
+		db = await createTestDatabase();
+		pool = await getPool(db.config);
+		// hero: v1 (production), v2 (staging), v3; portrait: v1 (production)
+		await createTemplate(pool, { name: 'hero', kind: 'image', firstVersion: { positivePrompt: 'hero v1' } });
+		await createVersion(pool, { name: 'hero' }, { positivePrompt: 'hero v2' }, ['staging']);
+		await createVersion(pool, { name: 'hero' }, { positivePrompt: 'hero v3' });
+		await createTemplate(pool, { name: 'portrait', kind: 'image', firstVersion: { positivePrompt: 'portrait v1' } });
+	});
+	afterAll(async () => {
+		await db.drop();
+	});
+
+	let counter = 0;
+	function spec(overrides: Partial<CreateCampaignInput> = {}): CreateCampaignInput {
+		counter++;
+		return {
+			name: `campaign ${counter}`,
+			variants: [
+				{ key: 'control', template: { name: 'hero' }, label: 'production', weight: 1, isControl: true },
+				{ key: 'B', template: { name: 'hero' }, label: 'staging', weight: 1, isControl: false },
+			],
+			minSamplePerVariant: 50,
+			...overrides,
+		};
+	}
+
+	async function rowCounts() {
+		const { rows } = await pool.query(
+			'SELECT (SELECT count(*) FROM campaigns)::int AS campaigns, (SELECT count(*) FROM campaign_variants)::int AS variants',
+		);
+		return rows[0] as { campaigns: number; variants: number };
+	}
+
+	async function running(overrides: Partial<CreateCampaignInput> = {}): Promise<Campaign> {
+		const created = await createCampaign(pool, spec(overrides));
+		return startCampaign(pool, { id: created.id });
+	}
+
+	describe('create', () => {
+		test('resolves labels to versions, keeps the label for display and generates a seed', async () => {
+			const campaign = await createCampaign(pool, {
+				...spec(),
+				description: 'softer light',
+				variants: [
+					{ key: 'control', template: { name: 'hero' }, label: 'production', weight: 2, isControl: true },
+					{ key: 'B', template: { name: 'HERO' }, label: 'staging', weight: 1, isControl: false },
+					{ key: 'C', template: { name: 'hero' }, version: 3, weight: 1, isControl: false },
+				],
+			});
+			expect(campaign.status).toBe('draft');
+			expect(campaign.seed).toMatch(/^[0-9a-f]{24}$/);
+			expect(campaign.primaryMetric).toBe('good_rating_share');
+			expect(campaign.variants.map((v) => [v.key, v.version, v.label, v.weight, v.isControl, v.templateName])).toEqual([
+				['control', 1, 'production', 2, true, 'hero'],
+				['B', 2, 'staging', 1, false, 'hero'],
+				['C', 3, null, 1, false, 'hero'],
+			]);
+			// a label moved later does not change the pinned version
+			expect((await getCampaign(pool, { name: campaign.name.toUpperCase() })).variants[1].versionId).toBe(campaign.variants[1].versionId);
+		});
+
+		test.each([
+			[
+				'no control',
+				{ variants: [{ key: 'A', template: { name: 'hero' }, weight: 1, isControl: false }, { key: 'B', template: { name: 'hero' }, weight: 1, isControl: false }] },
+				/No variant is marked as the control/,
+			],
+			[
+				'two controls',
+				{ variants: [{ key: 'A', template: { name: 'hero' }, weight: 1, isControl: true }, { key: 'B', template: { name: 'hero' }, weight: 1, isControl: true }] },
+				/2 variants are marked as the control \("A", "B"\)/,
+			],
+			[
+				'a negative weight',
+				{ variants: [{ key: 'A', template: { name: 'hero' }, weight: 1, isControl: true }, { key: 'B', template: { name: 'hero' }, weight: -1, isControl: false }] },
+				/Variant 2 \("B"\): weight must be a number of 0 or more/,
+			],
+			[
+				'all weights zero',
+				{ variants: [{ key: 'A', template: { name: 'hero' }, weight: 0, isControl: true }, { key: 'B', template: { name: 'hero' }, weight: 0, isControl: false }] },
+				/All variant weights are 0/,
+			],
+			['one variant', { variants: [{ key: 'A', template: { name: 'hero' }, weight: 1, isControl: true }] }, /at least two variants/],
+			[
+				'duplicate keys',
+				{ variants: [{ key: 'A', template: { name: 'hero' }, weight: 1, isControl: true }, { key: 'a', template: { name: 'hero' }, weight: 1, isControl: false }] },
+				/key "a" is used twice/,
+			],
+		])('%s is refused with a clear error and nothing is written', async (_case, overrides, message) => {
+			const before = await rowCounts();
+			const error = await createCampaign(pool, spec(overrides as Partial<CreateCampaignInput>)).catch((e: unknown) => e);
+			expect(error).toBeInstanceOf(ConflictError);
+			expect((error as ConflictError).message).toMatch(message);
+			expect((error as ConflictError).field).toBe('variants');
+			expect(await rowCounts()).toEqual(before);
+		});
+
+		test('an unknown template or version names the variant, and the transaction leaves nothing behind', async () => {
+			const before = await rowCounts();
+			const unknownTemplate = spec({
+				variants: [
+					{ key: 'control', template: { name: 'hero' }, weight: 1, isControl: true },
+					{ key: 'B', template: { name: 'no-such-template' }, weight: 1, isControl: false },
+				],
+			});
+			await expect(createCampaign(pool, unknownTemplate)).rejects.toThrow(NotFoundError);
+			await expect(createCampaign(pool, unknownTemplate)).rejects.toThrow(/Variant 2 \("B"\): Template "no-such-template" not found/);
+			const unknownVersion = spec({
+				variants: [
+					{ key: 'control', template: { name: 'hero' }, weight: 1, isControl: true },
+					{ key: 'B', template: { name: 'hero' }, version: 9, weight: 1, isControl: false },
+				],
+			});
+			await expect(createCampaign(pool, unknownVersion)).rejects.toThrow(/Variant 2 \("B"\): Template "hero" has no version 9/);
+			const unknownLabel = spec({
+				variants: [
+					{ key: 'control', template: { name: 'hero' }, weight: 1, isControl: true },
+					{ key: 'B', template: { name: 'portrait' }, label: 'staging', weight: 1, isControl: false },
+				],
+			});
+			await expect(createCampaign(pool, unknownLabel)).rejects.toThrow(/Variant 2 \("B"\): Template "portrait" has no label "staging"/);
+			expect(await rowCounts()).toEqual(before);
+		});
+
+		test('a duplicate name, a bad metric or a floor above 1/n is refused naming the field', async () => {
+			const first = await createCampaign(pool, spec());
+			await expect(createCampaign(pool, { ...spec(), name: first.name.toUpperCase() })).rejects.toMatchObject({ field: 'name' });
+			await expect(createCampaign(pool, spec({ primaryMetric: 'clicks' as never }))).rejects.toMatchObject({ field: 'primaryMetric' });
+			await expect(createCampaign(pool, spec({ mode: 'thompson', thompsonFloor: 0.6 }))).rejects.toMatchObject({
+				field: 'thompsonFloor',
+				message: expect.stringMatching(/between 0 and 1\/2/),
+			});
+			await expect(createCampaign(pool, spec({ minSamplePerVariant: 0 }))).rejects.toMatchObject({ field: 'minSamplePerVariant' });
+		});
+	});
+
+	describe('lifecycle and listing', () => {
+		test('start, pause, complete; completed cannot restart; Get Many filters by status', async () => {
+			const created = await createCampaign(pool, spec());
+			expect((await startCampaign(pool, { id: created.id })).status).toBe('running');
+			expect((await startCampaign(pool, { id: created.id })).status).toBe('running'); // repeat is harmless
+			const paused = await pauseCampaign(pool, { name: created.name });
+			expect(paused.status).toBe('paused');
+			expect(paused.startedAt).not.toBeNull();
+			await expect(pauseCampaign(pool, { id: created.id })).resolves.toMatchObject({ status: 'paused' });
+			const completed = await completeCampaign(pool, { id: created.id });
+			expect(completed.status).toBe('completed');
+			expect(completed.completedAt).not.toBeNull();
+			await expect(startCampaign(pool, { id: created.id })).rejects.toThrow(/completed and cannot be restarted/);
+			const draft = await createCampaign(pool, spec());
+			await expect(pauseCampaign(pool, { id: draft.id })).rejects.toThrow(/only a running campaign can be paused/);
+
+			const completedList = await listCampaigns(pool, { status: 'completed', limit: 100 });
+			expect(completedList.items.map((c) => c.id)).toContain(created.id);
+			expect(completedList.items.every((c) => c.status === 'completed')).toBe(true);
+			const drafts = await listCampaigns(pool, { status: 'draft', limit: 100 });
+			expect(drafts.items.map((c) => c.id)).toContain(draft.id);
+			expect(drafts.items.map((c) => c.id)).not.toContain(created.id);
+			await expect(getCampaign(pool, { name: 'nope' })).rejects.toThrow(/Campaign "nope" not found/);
+		});
+	});
+
+	describe('assignment', () => {
+		test('a draft campaign refuses to assign: start it first', async () => {
+			const draft = await createCampaign(pool, spec());
+			await expect(assignUnit(pool, { id: draft.id }, 'user-1')).rejects.toThrow(/is a draft: start it first/);
+			await expect(assignUnit(pool, { id: draft.id }, '  ')).rejects.toMatchObject({ field: 'unitId' });
+		});
+
+		test('the same unit always gets the same variant, across calls and across two pools (two workers)', async () => {
+			const campaign = await running();
+			const otherWorker = await getPool({ ...db.config, maxPoolSize: 3 }); // another pg.Pool, as in another process
+			expect(otherWorker).not.toBe(pool);
+			for (const unit of ['alice', 'bob', 'carol', 'dave', 'erin']) {
+				const first = await assignUnit(pool, { id: campaign.id }, unit);
+				expect(first.isNew).toBe(true);
+				expect(first.persisted).toBe(true);
+				const expectedIndex = assignVariant(campaign.seed, unit, [1, 1]);
+				expect(first.variantKey).toBe(campaign.variants[expectedIndex].key);
+				for (const worker of [pool, otherWorker, pool]) {
+					const again = await assignUnit(worker, { name: campaign.name }, unit);
+					expect(again).toMatchObject({ variantId: first.variantId, isNew: false, persisted: true });
+				}
+				expect(first).toMatchObject({
+					templateName: 'hero',
+					version: first.variantKey === 'control' ? 1 : 2,
+					label: first.variantKey === 'control' ? 'production' : 'staging',
+					isControl: first.variantKey === 'control',
+				});
+			}
+			const { rows } = await pool.query('SELECT count(*)::int AS n FROM campaign_assignments WHERE campaign_id = $1', [campaign.id]);
+			expect(rows[0].n).toBe(5);
+		});
+
+		test('50 concurrent assignments of one unit store one row and all agree', async () => {
+			const campaign = await running();
+			const otherWorker = await getPool({ ...db.config, maxPoolSize: 4 });
+			const answers = await Promise.all(
+				Array.from({ length: 50 }, (_, i) => assignUnit(i % 2 ? pool : otherWorker, { id: campaign.id }, 'racer')),
+			);
+			expect(new Set(answers.map((a) => a.variantId)).size).toBe(1);
+			expect(answers.filter((a) => a.isNew)).toHaveLength(1);
+			const { rows } = await pool.query('SELECT variant_id FROM campaign_assignments WHERE campaign_id = $1', [campaign.id]);
+			expect(rows).toEqual([{ variant_id: answers[0].variantId }]);
+		});
+
+		test('the hash splits 100,000 ids in proportion to the weights (SRM passes)', () => {
+			const weights = [1, 1, 2];
+			const counts = [0, 0, 0];
+			for (let i = 0; i < 100_000; i++) counts[assignVariant('proportion-seed', `user-${i}`, weights)]++;
+			expect(counts[0] / 100_000).toBeCloseTo(0.25, 2);
+			expect(counts[2] / 100_000).toBeCloseTo(0.5, 2);
+			expect(srmTest(counts, weights).alert).toBe(false);
+			expect(srmTest(counts, weights).pValue).toBeGreaterThan(0.001);
+		});
+
+		test('5,000 persisted assignments follow the weights and match the hash exactly', async () => {
+			const campaign = await running({
+				seed: 'db-proportions',
+				variants: [
+					{ key: 'control', template: { name: 'hero' }, weight: 3, isControl: true },
+					{ key: 'B', template: { name: 'hero' }, version: 2, weight: 1, isControl: false },
+					{ key: 'off', template: { name: 'hero' }, version: 3, weight: 0, isControl: false },
+				],
+			});
+			const units = Array.from({ length: 5000 }, (_, i) => `u${i}`);
+			for (let i = 0; i < units.length; i += 25) {
+				await Promise.all(units.slice(i, i + 25).map((u) => assignUnit(pool, { id: campaign.id }, u)));
+			}
+			const { rows } = await pool.query<{ key: string; n: number }>(
+				`SELECT v.key, count(a.unit_id)::int AS n FROM campaign_variants v LEFT JOIN campaign_assignments a ON a.variant_id = v.id
+				 WHERE v.campaign_id = $1 GROUP BY v.key, v.position ORDER BY v.position`,
+				[campaign.id],
+			);
+			const expected = [0, 0, 0];
+			for (const u of units) expected[assignVariant('db-proportions', u, [3, 1, 0])]++;
+			expect(rows.map((r) => r.n)).toEqual(expected);
+			expect(rows[2].n).toBe(0); // weight 0 is never assigned
+			expect(rows[0].n / 5000).toBeGreaterThan(0.72);
+			expect(rows[0].n / 5000).toBeLessThan(0.78);
+			const results = await getCampaignResults(pool, { id: campaign.id });
+			expect(results.srm.alert).toBe(false);
+			expect(results.variants.map((v) => v.units)).toEqual(expected);
+		});
+
+		test('a paused campaign answers with the control without persisting; a completed one too', async () => {
+			const campaign = await running();
+			const before = await assignUnit(pool, { id: campaign.id }, 'early-user');
+			await pauseCampaign(pool, { id: campaign.id });
+			for (const unit of ['early-user', 'late-user', 'another']) {
+				const answer = await assignUnit(pool, { id: campaign.id }, unit);
+				expect(answer).toMatchObject({ variantKey: 'control', isControl: true, persisted: false, isNew: false, assignedBy: 'control', campaignStatus: 'paused' });
+			}
+			const { rows } = await pool.query('SELECT unit_id FROM campaign_assignments WHERE campaign_id = $1', [campaign.id]);
+			expect(rows).toEqual([{ unit_id: 'early-user' }]);
+			await startCampaign(pool, { id: campaign.id });
+			expect((await assignUnit(pool, { id: campaign.id }, 'early-user')).variantId).toBe(before.variantId); // still sticky
+			await completeCampaign(pool, { id: campaign.id });
+			expect(await assignUnit(pool, { id: campaign.id }, 'late-user')).toMatchObject({ variantKey: 'control', persisted: false });
+		});
+	});
+
+	/** Seeds the aggregate tables the way Record Feedback would leave them. */
+	async function seedVariant(
+		campaign: Campaign,
+		key: string,
+		data: { units: number; unitRows: UnitRatingRow[]; executions?: number; succeeded?: number; failed?: number; durationMsSum?: number },
+	) {
+		const variant = campaign.variants.find((v) => v.key === key)!;
+		await pool.query(
+			`INSERT INTO campaign_assignments (campaign_id, unit_id, variant_id) SELECT $1, $2 || g, $3 FROM generate_series(1, $4) g`,
+			[campaign.id, `${key}-unit-`, variant.id, data.units],
+		);
+		await pool.query(
+			`INSERT INTO campaign_unit_stats (campaign_id, unit_id, variant_id, rating_count, rating_sum, good_count)
+			 SELECT $1, $2 || r.n, $3, r.c, r.s, r.g FROM unnest($4::int[], $5::int[], $6::int[]) WITH ORDINALITY AS r(c, s, g, n)`,
+			[campaign.id, `${key}-unit-`, variant.id, data.unitRows.map((r) => r.ratingCount), data.unitRows.map((r) => r.ratingSum), data.unitRows.map((r) => r.goodCount)],
+		);
+		const ratingCount = data.unitRows.reduce((s, r) => s + r.ratingCount, 0);
+		const ratingSum = data.unitRows.reduce((s, r) => s + r.ratingSum, 0);
+		const goodCount = data.unitRows.reduce((s, r) => s + r.goodCount, 0);
+		const succeeded = data.succeeded ?? data.units;
+		const failed = data.failed ?? 0;
+		await pool.query(
+			`INSERT INTO campaign_variant_stats (variant_id, campaign_id, executions, succeeded, failed, duration_ms_sum, duration_count,
+				rating_count, rating_sum, rating_sum_sq, good_count)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)`,
+			[variant.id, campaign.id, data.executions ?? succeeded + failed + 3, succeeded, failed, data.durationMsSum ?? 0, succeeded + failed, ratingCount, ratingSum, goodCount],
+		);
+		return { ratingCount, ratingSum, goodCount, succeeded, failed };
+	}
+
+	/** Per-unit rating rows: `good` share of rated units liked it (ratings 4–5), the rest did not. */
+	function unitRows(rated: number, goodShare: number, salt: number): UnitRatingRow[] {
+		return Array.from({ length: rated }, (_, i) => {
+			const count = 1 + ((i * 7 + salt) % 3);
+			const good = i < Math.round(rated * goodShare) ? count - ((i + salt) % 4 === 0 ? 1 : 0) : (i + salt) % 5 === 0 ? 1 : 0;
+			const sum = good * 5 - ((i + salt) % 2) * Math.min(good, 1) + (count - good) * (1 + ((i + salt) % 3));
+			return { ratingCount: count, ratingSum: sum, goodCount: good };
+		});
+	}
+
+	describe('results', () => {
+		test('the numbers equal an independent recomputation through lib/stats', async () => {
+			const campaign = await running({ minSamplePerVariant: 100 });
+			const controlRows = unitRows(700, 0.5, 1);
+			const bRows = unitRows(720, 0.62, 2);
+			const c = await seedVariant(campaign, 'control', { units: 1000, unitRows: controlRows, succeeded: 1900, failed: 100, durationMsSum: 2000 * 1500 });
+			const b = await seedVariant(campaign, 'B', { units: 1010, unitRows: bRows, succeeded: 1950, failed: 60, durationMsSum: 2010 * 1700 });
+
+			const results = await getCampaignResults(pool, { id: campaign.id });
+			const expected = analyseCampaign({
+				primaryMetric: 'good_rating_share',
+				minSamplePerVariant: 100,
+				variants: [
+					{ id: campaign.variants[0].id, key: 'control', isControl: true, weight: 1, units: 1000, ...aggregateUnitRatings(controlRows), executions: 2000, succeeded: 1900 },
+					{ id: campaign.variants[1].id, key: 'B', isControl: false, weight: 1, units: 1010, ...aggregateUnitRatings(bRows), executions: 2010, succeeded: 1950 },
+				],
+			});
+			const [rc, rb] = results.variants;
+			expect(rc.units).toBe(1000);
+			expect(rb.units).toBe(1010);
+			expect(rc.ratedUnits).toBe(700);
+			expect(rc.ratedShare).toBeCloseTo(0.7, 12);
+			expect(rc.executions).toBe(2000);
+			expect(rc.successRate.value).toBeCloseTo(0.95, 12);
+			expect(rc.meanDurationMs).toBeCloseTo(1500, 9);
+			expect(rb.meanDurationMs).toBeCloseTo(1700, 9);
+			expect(rc.ratings.count).toBe(c.ratingCount);
+			expect(rb.ratings.mean).toBeCloseTo(b.ratingSum / b.ratingCount, 12);
+			for (const [i, r] of [rc, rb].entries()) {
+				const e = expected.variants[i];
+				expect(r.goodRatingShare.value).toBeCloseTo(e.metrics.good_rating_share.value!, 10);
+				expect(r.goodRatingShare.ci![0]).toBeCloseTo(e.metrics.good_rating_share.ci![0], 10);
+				expect(r.meanRating.value).toBeCloseTo(e.metrics.mean_rating.value!, 10);
+				expect(r.meanRating.ci![1]).toBeCloseTo(e.metrics.mean_rating.ci![1], 10);
+			}
+			const cmp = expected.variants[1].metrics.good_rating_share.vsControl!;
+			expect(rb.vsControl!.chanceToBeatControl).toBeCloseTo(cmp.chanceToBeatControl, 10);
+			expect(rb.vsControl!.expectedLoss).toBeCloseTo(cmp.expectedLoss, 10);
+			expect(rb.vsControl!.pValue).toBeCloseTo(cmp.pValue, 10);
+			expect(rc.vsControl).toBeNull();
+			expect(results.srm.pValue).toBeCloseTo(expected.srm.pValue, 10);
+			expect(results.decision.status).toBe(expected.decision.status);
+			expect(results.decision.status).toBe('winner');
+			expect(results.decision.winnerVariantKey).toBe('B');
+			expect(results.decision.summary).toBe('B wins');
+		});
+
+		test('a planted sample-ratio mismatch raises the SRM alert and blocks the winner; promote refuses', async () => {
+			const campaign = await running();
+			await seedVariant(campaign, 'control', { units: 1000, unitRows: unitRows(700, 0.4, 3) });
+			await seedVariant(campaign, 'B', { units: 1300, unitRows: unitRows(900, 0.7, 4) });
+			const results = await getCampaignResults(pool, { id: campaign.id });
+			expect(results.srm.alert).toBe(true);
+			expect(results.srm.pValue).toBeLessThan(0.001);
+			expect(results.decision.status).toBe('srm_alert');
+			expect(results.decision.winnerVariantId).toBeNull();
+			expect(results.decision.reasons[0]).toMatch(/sample ratio mismatch/);
+			// B is far better on the metric, but nothing is trusted
+			expect(results.variants[1].goodRatingShare.value!).toBeGreaterThan(results.variants[0].goodRatingShare.value! + 0.2);
+			await expect(promoteCampaign(pool, { id: campaign.id })).rejects.toThrow(/has no winner to promote \(decision: sample ratio mismatch/);
+		});
+
+		test('too few rated units keeps the campaign running', async () => {
+			const campaign = await running({ minSamplePerVariant: 500 });
+			await seedVariant(campaign, 'control', { units: 600, unitRows: unitRows(300, 0.4, 5) });
+			await seedVariant(campaign, 'B', { units: 600, unitRows: unitRows(310, 0.8, 6) });
+			const results = await getCampaignResults(pool, { id: campaign.id });
+			expect(results.decision.status).toBe('keep_running');
+			expect(results.decision.summary).toBe('keep running');
+			expect(results.variants.every((v) => !v.meetsMinimumSample)).toBe(true);
+		});
+	});
+
+	describe('promotion', () => {
+		test('moves the production label to the winning version (in label history), records the winner and completes', async () => {
+			const campaign = await running();
+			await seedVariant(campaign, 'control', { units: 1000, unitRows: unitRows(700, 0.45, 7) });
+			await seedVariant(campaign, 'B', { units: 1000, unitRows: unitRows(700, 0.62, 8) });
+			const hero = await getTemplate(pool, { name: 'hero' });
+			expect(hero.labels.production).toBe(1);
+
+			const promotion = await promoteCampaign(pool, { id: campaign.id }, { movedBy: 'ana' });
+			expect(promotion.winner.key).toBe('B');
+			expect(promotion.forced).toBe(false);
+			expect(promotion.labelMove).toMatchObject({ label: 'production', fromVersion: 1, toVersion: 2, templateName: 'hero' });
+			expect(promotion.campaign).toMatchObject({ status: 'completed', winnerVariantKey: 'B', winnerVariantId: promotion.winner.id });
+
+			const history = await labelHistory(pool, hero, 'production', 1);
+			expect(history[0]).toMatchObject({ fromVersion: 1, toVersion: 2, movedBy: 'ana', reason: `campaign ${campaign.name} winner` });
+			expect((await getTemplate(pool, { name: 'hero' })).labels.production).toBe(2);
+
+			// after promotion every unit gets the winner, nothing more is stored
+			const answer = await assignUnit(pool, { id: campaign.id }, 'someone-new');
+			expect(answer).toMatchObject({ variantKey: 'B', assignedBy: 'winner', persisted: false, version: 2 });
+			await expect(promoteCampaign(pool, { id: campaign.id })).rejects.toThrow(/already promoted \(winner: B\)/);
+
+			// put production back for the other tests
+			const { setLabel } = await import('../lib/db/templates');
+			await setLabel(pool, { name: 'hero' }, 'production', 1, { reason: 'test reset' });
+		});
+
+		test('refuses without a winner, and a forced variant key overrides (named in the reason)', async () => {
+			const campaign = await running({
+				variants: [
+					{ key: 'control', template: { name: 'portrait' }, weight: 1, isControl: true },
+					{ key: 'B', template: { name: 'hero' }, version: 3, weight: 1, isControl: false },
+				],
+			});
+			await seedVariant(campaign, 'control', { units: 200, unitRows: unitRows(150, 0.5, 9) });
+			await seedVariant(campaign, 'B', { units: 205, unitRows: unitRows(150, 0.5, 9) });
+			const movesBefore = (await pool.query('SELECT count(*)::int AS n FROM template_label_history')).rows[0].n;
+			await expect(promoteCampaign(pool, { id: campaign.id })).rejects.toMatchObject({
+				field: 'forceVariant',
+				message: expect.stringMatching(/has no winner to promote.*Force Variant/),
+			});
+			await expect(promoteCampaign(pool, { id: campaign.id }, { forceVariantKey: 'Z' })).rejects.toThrow(/has no variant "Z" \(variants: control, B\)/);
+			expect((await pool.query('SELECT count(*)::int AS n FROM template_label_history')).rows[0].n).toBe(movesBefore);
+			expect((await getCampaign(pool, { id: campaign.id })).status).toBe('running');
+
+			const forced = await promoteCampaign(pool, { id: campaign.id }, { forceVariantKey: 'b' });
+			expect(forced).toMatchObject({ forced: true, winner: { key: 'B' }, labelMove: { templateName: 'hero', toVersion: 3 } });
+			const hero = await getTemplate(pool, { name: 'hero' });
+			expect((await labelHistory(pool, hero, 'production', 1))[0].reason).toBe(`campaign ${campaign.name} winner (forced)`);
+			const { setLabel } = await import('../lib/db/templates');
+			await setLabel(pool, { name: 'hero' }, 'production', 1, { reason: 'test reset' });
+		});
+	});
+
+	describe('Thompson sampling mode', () => {
+		test('the allocation keeps the configured split during burn-in, then favours the better arm with the floor', () => {
+			const campaign = {
+				variants: [{ weight: 1 }, { weight: 1 }, { weight: 0 }] as Campaign['variants'],
+				thompsonFloor: 0.1,
+				minSamplePerVariant: 1000,
+				seed: 's',
+			};
+			const arms = (t: number[], s: number[]) => t.map((trials, i) => ({ variantId: String(i), trials, successes: s[i] }));
+			expect(computeThompsonAllocation(campaign, arms([50, 50, 0], [10, 40, 0]), 0)).toEqual([0.5, 0.5, 0]);
+			const adapted = computeThompsonAllocation(campaign, arms([400, 400, 0], [160, 240, 0]), 1);
+			expect(adapted[2]).toBe(0);
+			expect(adapted[1]).toBeGreaterThan(0.85);
+			expect(adapted[0]).toBeGreaterThanOrEqual(0.1 - 1e-12);
+			expect(adapted[0] + adapted[1]).toBeCloseTo(1, 12);
+			// deterministic for the same history: every worker computes the same split
+			expect(computeThompsonAllocation(campaign, arms([400, 400, 0], [160, 240, 0]), 1)).toEqual(adapted);
+		});
+
+		test('assignments record the allocation in force; SRM compares with the time-weighted split', async () => {
+			const campaign = await running({ mode: 'thompson', thompsonFloor: 0.1, minSamplePerVariant: 100, seed: 'thompson-db' });
+			for (let i = 0; i < 400; i += 20) {
+				await Promise.all(Array.from({ length: 20 }, (_, k) => assignUnit(pool, { id: campaign.id }, `t${i + k}`)));
+			}
+			const periods = await pool.query('SELECT id, weights FROM campaign_weights WHERE campaign_id = $1 ORDER BY id', [campaign.id]);
+			expect(periods.rows).toHaveLength(1);
+			expect(periods.rows[0].weights).toEqual([0.5, 0.5]); // burn-in: configured split
+
+			// B turns out far better: seed the unit stats of the units already assigned
+			const ids = Object.fromEntries(campaign.variants.map((v) => [v.id, v.key]));
+			const assigned = await pool.query<{ unit_id: string; variant_id: string }>('SELECT unit_id, variant_id FROM campaign_assignments WHERE campaign_id = $1', [campaign.id]);
+			for (const [n, row] of assigned.rows.entries()) {
+				const good = ids[row.variant_id] === 'B' ? (n % 10 < 8 ? 1 : 0) : n % 10 < 3 ? 1 : 0;
+				await pool.query(
+					'INSERT INTO campaign_unit_stats (campaign_id, unit_id, variant_id, rating_count, rating_sum, good_count) VALUES ($1, $2, $3, 1, $4, $5)',
+					[campaign.id, row.unit_id, row.variant_id, good ? 5 : 2, good],
+				);
+			}
+			// the next assignment after the refresh interval computes a new allocation
+			for (let i = 400; i < 1400; i += 20) {
+				await Promise.all(Array.from({ length: 20 }, (_, k) => assignUnit(pool, { id: campaign.id }, `t${i + k}`, { thompsonRefreshMs: i === 400 && k === 0 ? 0 : 3_600_000 })));
+			}
+			const after = await pool.query<{ id: string; weights: number[] }>('SELECT id, weights FROM campaign_weights WHERE campaign_id = $1 ORDER BY id', [campaign.id]);
+			expect(after.rows.length).toBeGreaterThanOrEqual(2);
+			const latest = after.rows[after.rows.length - 1].weights;
+			expect(latest[1]).toBeGreaterThan(0.85);
+			expect(latest[0]).toBeGreaterThanOrEqual(0.1 - 1e-9);
+
+			const results = await getCampaignResults(pool, { id: campaign.id });
+			const units = results.variants.map((v) => v.units);
+			expect(units[1]).toBeGreaterThan(units[0] * 2); // traffic moved to B
+			// against the static 50/50 split this would be a glaring mismatch; against the split in force it is not
+			expect(srmTest(units, [1, 1]).alert).toBe(true);
+			expect(results.srm.alert).toBe(false);
+			expect(results.expectedSplit[1]).toBeGreaterThan(0.6);
+		});
+	});
+});

@@ -1,0 +1,605 @@
+/**
+ * ComfyUI Execute node and ComfyUI API credential, run through n8n-core's real WorkflowExecute
+ * against the ComfyUI simulator and a real Postgres.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+
+import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import {
+	createRunExecutionData,
+	ICredentialsHelper,
+	NodeHelpers,
+	Workflow,
+	type ICredentialDataDecryptedObject,
+	type ICredentialTestFunctions,
+	type IHttpRequestOptions,
+	type ILoadOptionsFunctions,
+	type INode,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypes,
+	type IWorkflowExecuteAdditionalData,
+} from 'n8n-workflow';
+import type { Pool } from 'pg';
+
+import { ComfyUiApi } from '../credentials/ComfyUiApi.credentials';
+import { closeAllComfyConnections } from '../lib/comfyui';
+import { getPool } from '../lib/db/pool';
+import { createTemplate } from '../lib/db/templates';
+import { ComfyUiExecute } from '../nodes/ComfyUiExecute/ComfyUiExecute.node';
+import { encodeSolidPng, readPngSize, startComfySim, txt2imgWorkflow, type ComfySim } from './comfyui-sim';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { postgresCredential, runWorkflow, type RunResult, type WorkflowFixture } from './support/n8n-harness';
+
+const NODE_TYPE = 'n8n-nodes-promptlab.comfyUiExecute';
+const node = new ComfyUiExecute();
+const nodeTypes = { [NODE_TYPE]: node };
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- test assertions on free-form JSON
+
+/** Binary data of an output item, as bytes (default binary mode keeps it base64 in the item). */
+function bytesOf(item: INodeExecutionData, property = 'data'): Buffer {
+	const binary = item.binary?.[property];
+	if (!binary) throw new Error(`item has no binary "${property}"`);
+	return Buffer.from(binary.data, 'base64');
+}
+
+function sha256(data: Buffer): string {
+	return createHash('sha256').update(data).digest('hex');
+}
+
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const value = await probe();
+		if (value !== undefined && value !== null && value !== false) return value;
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 20));
+	}
+}
+
+describe('ComfyUI Execute node', () => {
+	let db: TestDatabase;
+	let pool: Pool;
+	let sim: ComfySim;
+	let simB: ComfySim;
+	const pg = () => postgresCredential(db.config);
+	const comfyCredential = (extra: ICredentialDataDecryptedObject = {}): ICredentialDataDecryptedObject => ({
+		baseUrl: sim.url,
+		authentication: 'none',
+		...extra,
+	});
+
+	beforeAll(async () => {
+		db = await createTestDatabase();
+		pool = await getPool(db.config);
+		sim = await startComfySim({ nodeTimeMs: 2 });
+		simB = await startComfySim({ nodeTimeMs: 2, checkpoints: ['v1-5-pruned-emaonly.safetensors'] });
+		await createTemplate(pool, {
+			name: 'fox',
+			kind: 'image',
+			firstVersion: {
+				positivePrompt: 'a {{animal}} in the snow',
+				negativePrompt: 'blurry',
+				workflow: txt2imgWorkflow({ positive: '{{positive_prompt}}', steps: 4 }),
+				variables: [{ name: 'animal', type: 'string' }],
+			},
+		});
+	});
+
+	afterEach(async () => {
+		sim.faults = {};
+		sim.options.nodeTimes = {};
+		await Promise.all([sim.idle(), simB.idle()]);
+	});
+
+	afterAll(async () => {
+		await closeAllComfyConnections();
+		await Promise.all([sim?.stop(), simB?.stop()]);
+		await db?.drop();
+	});
+
+	function workflowWith(
+		nodes: Array<{ name: string; parameters: Record<string, unknown>; onError?: string; postgres?: boolean }>,
+	): WorkflowFixture {
+		const all: INode[] = [
+			{ id: 't', name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+		];
+		const connections: WorkflowFixture['connections'] = {};
+		let previous = 'Manual Trigger';
+		nodes.forEach((n, index) => {
+			all.push({
+				id: `n${index}`,
+				name: n.name,
+				type: NODE_TYPE,
+				typeVersion: 1,
+				position: [200 * (index + 1), 0],
+				parameters: { resource: 'comfyui', ...n.parameters } as INode['parameters'],
+				credentials: {
+					comfyUiApi: { id: '1', name: 'comfy' },
+					...(n.postgres === false ? {} : { promptLabPostgres: { id: '2', name: 'pg' } }),
+				},
+				...(n.onError ? { onError: n.onError as INode['onError'] } : {}),
+			});
+			connections[previous] = { main: [[{ node: n.name, type: 'main' as never, index: 0 }]] };
+			previous = n.name;
+		});
+		return { nodes: all, connections };
+	}
+
+	function run(
+		parameters: Record<string, unknown>,
+		opts: { input?: INodeExecutionData[]; postgres?: boolean; onError?: string; comfy?: ICredentialDataDecryptedObject } = {},
+	): Promise<RunResult> {
+		const credentials: Record<string, ICredentialDataDecryptedObject> = { comfyUiApi: opts.comfy ?? comfyCredential() };
+		if (opts.postgres !== false) credentials.promptLabPostgres = pg();
+		return runWorkflow({
+			workflow: workflowWith([{ name: 'ComfyUI', parameters, onError: opts.onError, postgres: opts.postgres }]),
+			nodeTypes,
+			credentials,
+			input: opts.input,
+		});
+	}
+
+	const fromTemplate = (extra: Record<string, unknown> = {}) => ({
+		operation: 'generate',
+		source: 'template',
+		template: { __rl: true, mode: 'name', value: 'fox' },
+		values: '{"animal":"fox"}',
+		...extra,
+	});
+
+	const rawWorkflow = (workflow: unknown, extra: Record<string, unknown> = {}) => ({
+		operation: 'generate',
+		source: 'workflow',
+		workflow: typeof workflow === 'string' ? workflow : JSON.stringify(workflow),
+		...extra,
+	});
+
+	async function statsOf(templateName: string): Promise<Json | undefined> {
+		const { rows } = await pool.query(
+			`SELECT s.* FROM template_stats s JOIN templates t ON t.id = s.template_id WHERE t.name = $1`,
+			[templateName],
+		);
+		return rows[0];
+	}
+
+	async function executionRow(id: string): Promise<Json> {
+		const { rows } = await pool.query('SELECT * FROM executions WHERE id = $1', [id]);
+		return rows[0];
+	}
+
+	test('from a template: PNG items of the requested size, metadata, and the execution recorded with its assets', async () => {
+		const { output, error } = await run(
+			fromTemplate({ overrides: { width: 320, height: 192, seed: 42, randomSeed: false, steps: 3 } }),
+		);
+		expect(error).toBeUndefined();
+		const items = output('ComfyUI');
+		expect(items).toHaveLength(1);
+		const [item] = items;
+		const png = bytesOf(item);
+		expect(readPngSize(png)).toEqual({ width: 320, height: 192 });
+		expect(item.binary?.data.mimeType).toBe('image/png');
+		expect(item.pairedItem).toEqual({ item: 0 });
+
+		const json = item.json as Json;
+		expect(json.executionId).toMatch(/^[0-9a-f-]{36}$/);
+		expect(json.promptId).toBe(json.executionId);
+		expect(json).toMatchObject({
+			status: 'succeeded',
+			server: sim.url,
+			nodeId: '9',
+			subfolder: `promptlab/${json.executionId}`,
+			type: 'output',
+			mimeType: 'image/png',
+			bytes: png.length,
+			sha256: sha256(png),
+			seed: 42,
+			templateName: 'fox',
+			version: 1,
+			cached: false,
+			positivePrompt: 'a fox in the snow',
+			recorded: true,
+		});
+		expect(json.durationMs).toBeGreaterThanOrEqual(0);
+		// What ComfyUI ran: the rendered prompt and the overrides.
+		const submitted = sim.submitted.find((p) => p.promptId === json.executionId);
+		const prompt = submitted?.prompt as Json;
+		expect(prompt['6'].inputs.text).toBe('a fox in the snow');
+		expect(prompt['5'].inputs).toMatchObject({ width: 320, height: 192 });
+		expect(prompt['3'].inputs).toMatchObject({ seed: 42, steps: 3 });
+
+		const row = await executionRow(json.executionId);
+		expect(row).toMatchObject({ status: 'succeeded', server: sim.url, prompt_id: json.executionId, seed: '42' });
+		expect(row.rendered_prompt).toEqual({ positive: 'a fox in the snow', negative: 'blurry' });
+		expect(row.variables).toEqual({ animal: 'fox' });
+		expect(row.duration_ms).not.toBeNull();
+		const assets = await pool.query('SELECT * FROM generated_assets WHERE execution_id = $1', [json.executionId]);
+		expect(assets.rows).toHaveLength(1);
+		expect(assets.rows[0]).toMatchObject({ node_id: '9', filename: json.filename, sha256: sha256(png), bytes: String(png.length) });
+		expect(await statsOf('fox')).toMatchObject({ executions: '1', succeeded: '1' });
+	});
+
+	test('raw workflow without the Postgres credential: all files on one item, nothing recorded', async () => {
+		const before = await pool.query('SELECT count(*)::int AS n FROM executions');
+		const { output, error } = await run(
+			rawWorkflow(txt2imgWorkflow({ width: 64, height: 96, batchSize: 2, seed: 7001, steps: 2 }), {
+				options: { outputMode: 'allInOne', binaryPropertyName: 'image' },
+			}),
+			{ postgres: false },
+		);
+		expect(error).toBeUndefined();
+		const items = output('ComfyUI');
+		expect(items).toHaveLength(1);
+		const json = items[0].json as Json;
+		expect(json).toMatchObject({ status: 'succeeded', recorded: false, fileCount: 2 });
+		expect(json.files.map((f: Json) => f.binaryProperty)).toEqual(['image_0', 'image_1']);
+		for (const [n, file] of (json.files as Json[]).entries()) {
+			const png = bytesOf(items[0], `image_${n}`);
+			expect(readPngSize(png)).toEqual({ width: 64, height: 96 });
+			expect(file.sha256).toBe(sha256(png));
+		}
+		const after = await pool.query('SELECT count(*)::int AS n FROM executions');
+		expect(after.rows[0].n).toBe(before.rows[0].n);
+	});
+
+	test('a UI-format workflow is refused before anything is sent, naming the field and how to export', async () => {
+		const ui = JSON.stringify((await import('./fixtures/txt2img.ui.json')).default);
+		const submittedBefore = sim.submissions.length;
+		const { error } = await run(rawWorkflow(ui), { postgres: false });
+		expect(error?.message).toMatch(/"Workflow \(API Format\)" field holds ComfyUI's UI \(editor\) format/);
+		expect((error as { description?: string }).description).toMatch(/Export \(API\)/);
+		expect(sim.submissions.length).toBe(submittedBefore);
+	});
+
+	test('an execution_error names the ComfyUI node and is recorded as failed with the error JSON', async () => {
+		sim.faults.executionErrorAtNode = '3';
+		sim.faults.executionErrorMessage = 'CUDA error: device-side assert triggered';
+		const before = await statsOf('fox');
+		const { error, run: result } = await run(fromTemplate({ overrides: { randomSeed: true } }));
+		expect(result.status).toBe('error');
+		expect(error?.name).toBe('NodeOperationError');
+		expect(error?.message).toMatch(/node 3 \(KSampler\)/);
+		expect(error?.message).toMatch(/CUDA error/);
+		const { rows } = await pool.query(`SELECT * FROM executions WHERE status = 'failed' ORDER BY created_at DESC LIMIT 1`);
+		expect(rows[0].error).toMatchObject({ code: 'execution', nodeErrors: [{ nodeId: '3', classType: 'KSampler' }] });
+		const after = await statsOf('fox');
+		expect(Number(after?.failed)).toBe(Number(before?.failed ?? 0) + 1);
+		expect(Number(after?.executions)).toBe(Number(before?.executions ?? 0) + 1);
+	});
+
+	test('Continue On Fail: good and bad items keep their order and pairing', async () => {
+		const { output, error } = await run(
+			fromTemplate({
+				values: '={{ JSON.stringify($json.values) }}',
+				overrides: { randomSeed: true, checkpoint: "={{ $json.ckpt || '' }}" },
+			}),
+			{
+				onError: 'continueRegularOutput',
+				input: [
+					{ json: { values: { animal: 'owl' } } },
+					{ json: { values: { animal: 'owl', colour: 'red' } } },
+					{ json: { values: { animal: 'hare' } } },
+					{ json: { values: { animal: 'lynx' }, ckpt: 'missing.safetensors' } },
+				],
+			},
+		);
+		expect(error).toBeUndefined();
+		const items = output('ComfyUI');
+		expect(items.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
+		expect(items[0].json.positivePrompt).toBe('a owl in the snow');
+		expect(readPngSize(bytesOf(items[0]))).toEqual({ width: 512, height: 512 });
+		expect(items[1].json.error).toMatch(/colour/);
+		expect(items[1].binary).toBeUndefined();
+		expect(items[2].json.positivePrompt).toBe('a hare in the snow');
+		const bad = items[3].json as Json;
+		expect(bad.error).toMatch(/Node 4 \(CheckpointLoaderSimple\) input "ckpt_name"/);
+		expect(bad).toMatchObject({ code: 'validation', nodeErrors: [{ nodeId: '4', inputName: 'ckpt_name' }] });
+		// ComfyUI's refusal is recorded too.
+		expect((await executionRow(bad.executionId)).status).toBe('failed');
+	});
+
+	test('Timeout: the running job is interrupted on the server and the run is recorded as failed (code timeout)', async () => {
+		sim.setNodeTime('KSampler', 30_000);
+		const { error } = await run(fromTemplate({ overrides: { seed: 9001, randomSeed: false }, options: { timeout: 1 } }));
+		expect(error?.message).toMatch(/did not finish within 1 s/);
+		expect((error as { description?: string }).description).toMatch(/Raise the timeout/);
+		const { rows } = await pool.query(`SELECT * FROM executions WHERE seed = 9001`);
+		expect(rows).toHaveLength(1);
+		expect(rows[0].status).toBe('failed');
+		expect(rows[0].error).toMatchObject({ code: 'timeout', cancelAction: 'interrupted' });
+		expect(sim.interrupts.some((x) => x.promptId === rows[0].id && x.applied)).toBe(true);
+	});
+
+	test("n8n's Stop (the execution's cancel signal) interrupts the job and records it as cancelled", async () => {
+		sim.setNodeTime('KSampler', 30_000);
+		const workflow = workflowWith([{ name: 'ComfyUI', parameters: fromTemplate({ overrides: { seed: 9002, randomSeed: false } }) }]);
+		const execution = startCancelableRun(workflow, { comfyUiApi: comfyCredential(), promptLabPostgres: pg() });
+		const promptId = await until(() => sim.queue().running[0], 'the job to run');
+		execution.cancel();
+		const row = await until(async () => {
+			const found = await executionRow(promptId);
+			return found?.status === 'cancelled' ? found : undefined;
+		}, 'the execution to be recorded as cancelled');
+		expect(row.error).toMatchObject({ code: 'cancelled', cancelAction: 'interrupted' });
+		expect(sim.interrupts.some((x) => x.promptId === promptId && x.applied)).toBe(true);
+		expect(Number((await statsOf('fox'))?.cancelled)).toBeGreaterThanOrEqual(1);
+	});
+
+	test('a pool of two servers with Parallel Items = 4 spreads the jobs and keeps output order and pairing', async () => {
+		const input = Array.from({ length: 8 }, (_, n) => ({ json: { seed: 5000 + n } }));
+		const aBefore = sim.submitted.length;
+		const bBefore = simB.submitted.length;
+		const { output, error } = await run(
+			rawWorkflow(txt2imgWorkflow({ width: 64, height: 64, steps: 10 }), {
+				overrides: { seed: '={{ $json.seed }}', randomSeed: false },
+				options: { parallelItems: 4 },
+			}),
+			{ input, postgres: false, comfy: comfyCredential({ additionalServers: ` ${simB.url} ` }) },
+		);
+		expect(error).toBeUndefined();
+		const items = output('ComfyUI');
+		expect(items.map((i) => i.json.seed)).toEqual(input.map((i) => i.json.seed));
+		expect(items.map((i) => i.pairedItem)).toEqual(input.map((_, n) => ({ item: n })));
+		expect(new Set(items.map((i) => i.json.server))).toEqual(new Set([sim.url, simB.url]));
+		expect(sim.submitted.length - aBefore + (simB.submitted.length - bBefore)).toBe(8);
+		// Each job's file came from the server that ran it.
+		for (const item of items) {
+			const server = item.json.server === sim.url ? sim : simB;
+			const stored = await server.fileSha256({ filename: String(item.json.filename), subfolder: String(item.json.subfolder), type: 'output' });
+			expect(stored).toBe(sha256(bytesOf(item)));
+		}
+	});
+
+	test('Upload Image → Load Image → Save Image round trip', async () => {
+		const photo = encodeSolidPng(80, 48, { r: 200, g: 30, b: 30 });
+		const roundTrip = {
+			'1': { class_type: 'LoadImage', inputs: { image: '{{ $json.image }}' } },
+			'2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'roundtrip' } },
+		};
+		const result = await runWorkflow({
+			workflow: workflowWith([
+				{ name: 'Upload', parameters: { operation: 'uploadImage' }, postgres: false },
+				{ name: 'Generate', parameters: rawWorkflow(`=${JSON.stringify(roundTrip)}`), postgres: false },
+			]),
+			nodeTypes,
+			credentials: { comfyUiApi: comfyCredential() },
+			input: [{ json: {}, binary: { data: { data: photo.toString('base64'), mimeType: 'image/png', fileName: 'product.png' } } }],
+		});
+		expect(result.error).toBeUndefined();
+		const [uploaded] = result.output('Upload');
+		expect(uploaded.json).toMatchObject({
+			image: `${sha256(photo).slice(0, 12)}-product.png`,
+			type: 'input',
+			servers: [sim.url],
+			sha256: sha256(photo),
+			bytes: photo.length,
+		});
+		expect(sim.fileExists({ filename: String(uploaded.json.name), type: 'input' })).toBe(true);
+		const [generated] = result.output('Generate');
+		expect(readPngSize(bytesOf(generated))).toEqual({ width: 80, height: 48 });
+		expect(generated.json.status).toBe('succeeded');
+	});
+
+	test('submit only, then Get Result records the outcome once; by prompt ID it works without the database', async () => {
+		const statsBefore = await statsOf('fox');
+		const submitted = await run(fromTemplate({ waitForCompletion: false, overrides: { seed: 9100, randomSeed: false } }));
+		expect(submitted.error).toBeUndefined();
+		const [item] = submitted.output('ComfyUI');
+		expect(item.json).toMatchObject({ status: 'submitted', server: sim.url });
+		expect(item.binary).toBeUndefined();
+		const executionId = String(item.json.executionId);
+		await sim.idle();
+
+		const getResult = { operation: 'getResult', lookupBy: 'executionId', executionId };
+		const first = await run(getResult);
+		expect(first.error).toBeUndefined();
+		const [result] = first.output('ComfyUI');
+		expect(result.json).toMatchObject({ status: 'succeeded', executionId, nodeId: '9', recorded: true });
+		expect(readPngSize(bytesOf(result))).toEqual({ width: 512, height: 512 });
+		const row = await executionRow(executionId);
+		expect(row.status).toBe('succeeded');
+		const assets = await pool.query('SELECT sha256 FROM generated_assets WHERE execution_id = $1', [executionId]);
+		expect(assets.rows.map((r) => r.sha256)).toEqual([sha256(bytesOf(result))]);
+
+		await run(getResult); // asking again changes nothing
+		const statsAfter = await statsOf('fox');
+		expect(Number(statsAfter?.executions)).toBe(Number(statsBefore?.executions) + 1);
+		expect(Number(statsAfter?.succeeded)).toBe(Number(statsBefore?.succeeded) + 1);
+
+		const byPrompt = await run(
+			{ operation: 'getResult', lookupBy: 'promptId', promptId: executionId, options: { download: false } },
+			{ postgres: false },
+		);
+		const [meta] = byPrompt.output('ComfyUI');
+		expect(meta.json).toMatchObject({ status: 'succeeded', promptId: executionId, server: sim.url, filename: result.json.filename });
+		expect(meta.binary).toBeUndefined();
+
+		const unknown = await run({ operation: 'getResult', lookupBy: 'promptId', promptId: randomUUID() }, { postgres: false });
+		expect(unknown.output('ComfyUI')[0].json.status).toBe('unknown');
+	});
+
+	test('a re-run with the same Execution ID waits for / reuses the job instead of submitting it again', async () => {
+		const executionId = randomUUID();
+		const statsBefore = await statsOf('fox');
+		const params = fromTemplate({ overrides: { seed: 9200, randomSeed: false }, options: { executionId } });
+		const first = await run(params);
+		expect(first.error).toBeUndefined();
+		const submissions = sim.submissions.length;
+		const second = await run(params);
+		expect(second.error).toBeUndefined();
+		expect(sim.submissions.length).toBe(submissions);
+		const [a] = first.output('ComfyUI');
+		const [b] = second.output('ComfyUI');
+		expect(b.json).toMatchObject({ executionId, filename: a.json.filename, sha256: a.json.sha256 });
+		expect(Number((await statsOf('fox'))?.executions)).toBe(Number(statsBefore?.executions) + 1);
+	});
+
+	test('Queue Status and Cancel: a running job is interrupted, a waiting one deleted, both recorded as cancelled', async () => {
+		sim.setNodeTime('KSampler', 30_000);
+		const submitted = await run(fromTemplate({ waitForCompletion: false, overrides: { randomSeed: true } }), {
+			input: [{ json: {} }, { json: {} }],
+		});
+		const ids = submitted.output('ComfyUI').map((i) => String(i.json.executionId));
+		expect(ids).toHaveLength(2);
+		await until(() => sim.queue().running[0] === ids[0], 'the first job to run');
+
+		const status = await run({ operation: 'getQueueStatus', includePromptIds: true }, { postgres: false });
+		expect(status.output('ComfyUI').map((i) => i.json)).toEqual([
+			expect.objectContaining({ server: sim.url, up: true, running: 1, pending: 1, runningPromptIds: [ids[0]], pendingPromptIds: [ids[1]] }),
+		]);
+
+		const cancel = await run(
+			{ operation: 'cancel', promptId: '={{ $json.id }}' },
+			{ input: ids.map((id) => ({ json: { id } })) },
+		);
+		expect(cancel.error).toBeUndefined();
+		expect(cancel.output('ComfyUI').map((i) => [i.json.outcome, i.json.recordedAsCancelled, i.pairedItem])).toEqual([
+			['interrupted', true, { item: 0 }],
+			['deleted_from_queue', true, { item: 1 }],
+		]);
+		for (const id of ids) expect((await executionRow(id)).status).toBe('cancelled');
+		await sim.idle();
+		const again = await run({ operation: 'cancel', promptId: ids[1] }, { postgres: false });
+		expect(again.output('ComfyUI')[0].json.outcome).toBe('not_found');
+	});
+
+	describe('editor methods', () => {
+		function loadOptionsContext(credential: ICredentialDataDecryptedObject): ILoadOptionsFunctions {
+			return {
+				getCredentials: async () => credential,
+				getNode: () => ({ id: 'n', name: 'ComfyUI', type: NODE_TYPE, typeVersion: 1, position: [0, 0], parameters: {} }),
+			} as unknown as ILoadOptionsFunctions;
+		}
+
+		test("the checkpoint dropdown lists the servers' models and flags ones missing on a pool member", async () => {
+			const single = await node.methods.loadOptions.getCheckpoints.call(loadOptionsContext(comfyCredential()));
+			expect(single).toEqual([
+				{ name: 'sd_xl_base_1.0.safetensors', value: 'sd_xl_base_1.0.safetensors' },
+				{ name: 'v1-5-pruned-emaonly.safetensors', value: 'v1-5-pruned-emaonly.safetensors' },
+			]);
+			const pooled = await node.methods.loadOptions.getCheckpoints.call(
+				loadOptionsContext(comfyCredential({ additionalServers: simB.url })),
+			);
+			expect(pooled).toEqual([
+				{ name: `sd_xl_base_1.0.safetensors (not on ${simB.url})`, value: 'sd_xl_base_1.0.safetensors' },
+				{ name: 'v1-5-pruned-emaonly.safetensors', value: 'v1-5-pruned-emaonly.safetensors' },
+			]);
+		});
+
+		test('credential test: OK against a server, and an auth failure says what to fix in the credential', async () => {
+			const test = (data: ICredentialDataDecryptedObject) =>
+				node.methods.credentialTest.comfyUiApiConnectionTest.call({} as ICredentialTestFunctions, {
+					id: '1',
+					name: 'comfy',
+					type: 'comfyUiApi',
+					data,
+				});
+			const ok = await test(comfyCredential());
+			expect(ok.status).toBe('OK');
+			expect(ok.message).toMatch(/Connected to ComfyUI/);
+
+			const guarded = await startComfySim({ faults: { auth: { type: 'bearer', token: 'right-token' } } });
+			try {
+				const none = await test({ baseUrl: guarded.url, authentication: 'none' });
+				expect(none.status).toBe('Error');
+				expect(none.message).toMatch(/requires authentication.*ComfyUI API credential/);
+				const wrong = await test({ baseUrl: guarded.url, authentication: 'bearer', token: 'wrong' });
+				expect(wrong.status).toBe('Error');
+				expect(wrong.message).toMatch(/refused the Bearer token: check the token in the ComfyUI API credential/);
+				const right = await test({ baseUrl: guarded.url, authentication: 'bearer', token: 'right-token' });
+				expect(right.status).toBe('OK');
+				const badUrl = await test({ baseUrl: 'ftp://example.com' });
+				expect(badUrl).toMatchObject({ status: 'Error' });
+				expect(badUrl.message).toMatch(/Base URL/);
+			} finally {
+				await guarded.stop();
+			}
+		});
+
+		test('the credential shows the fields of the chosen authentication only, secrets as passwords', () => {
+			const credential = new ComfyUiApi();
+			const field = (name: string) => credential.properties.find((p) => p.name === name);
+			expect(field('token')?.displayOptions?.show?.authentication).toEqual(['bearer']);
+			expect(field('password')?.typeOptions?.password).toBe(true);
+			expect(field('comfyOrgApiKey')?.typeOptions?.password).toBe(true);
+			const entry = node.description.credentials?.find((c) => c.name === 'comfyUiApi');
+			expect(entry).toMatchObject({ required: true, testedBy: 'comfyUiApiConnectionTest' });
+			expect(node.description.credentials?.find((c) => c.name === 'promptLabPostgres')?.required).toBe(false);
+		});
+	});
+});
+
+// ───────────── n8n cancellation: WorkflowExecute's cancelable run (the harness awaits it, so it cannot cancel) ─────────────
+
+class MemoryCredentials extends ICredentialsHelper {
+	constructor(private readonly data: Record<string, ICredentialDataDecryptedObject>) {
+		super();
+	}
+	getParentTypes() {
+		return [];
+	}
+	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, options: unknown) {
+		return options as IHttpRequestOptions;
+	}
+	async preAuthentication() {
+		return undefined;
+	}
+	async runPreAuthentication() {
+		return undefined;
+	}
+	async getCredentials(): Promise<never> {
+		throw new Error('not supported in tests');
+	}
+	async getDecrypted(_a: unknown, _n: unknown, type: string) {
+		return this.data[type];
+	}
+	async updateCredentials() {}
+	async updateCredentialsOauthTokenData() {}
+	getCredentialsProperties() {
+		return [];
+	}
+}
+
+/** Starts a workflow like runWorkflow does, but hands back the cancelable promise n8n's Stop button cancels. */
+function startCancelableRun(fixture: WorkflowFixture, credentials: Record<string, ICredentialDataDecryptedObject>): { cancel(): void } {
+	const trigger: INodeType = {
+		description: {
+			displayName: 'Manual Trigger',
+			name: 'manualTrigger',
+			group: ['trigger'],
+			version: 1,
+			description: '',
+			defaults: { name: 'Manual Trigger' },
+			inputs: [],
+			outputs: ['main' as never],
+			properties: [],
+		},
+		async execute() {
+			return [this.getInputData()];
+		},
+	};
+	const registry: Record<string, INodeType> = { 'n8n-nodes-base.manualTrigger': trigger, ...nodeTypes };
+	const types: INodeTypes = {
+		getByName: (type) => registry[type],
+		getByNameAndVersion: (type, version) => NodeHelpers.getVersionedNodeType(registry[type], version),
+		getKnownTypes: () => ({}),
+	};
+	const workflow = new Workflow({ id: 'cancel', nodes: fixture.nodes, connections: fixture.connections, nodeTypes: types, active: false, settings: {} });
+	const start = workflow.getStartNode();
+	if (!start) throw new Error('no start node');
+	const hooks = new ExecutionLifecycleHooks('manual', 'cancel-exec', { ...fixture, id: 'cancel' } as never);
+	const additionalData = {
+		executionId: 'cancel-exec',
+		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
+		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
+		hooks,
+		credentialsHelper: new MemoryCredentials(credentials),
+	} as unknown as IWorkflowExecuteAdditionalData;
+	const runData = createRunExecutionData({
+		executionData: { nodeExecutionStack: [{ node: start, data: { main: [[{ json: {} }]] }, source: null }] },
+	});
+	const running = new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
+	running.catch(() => undefined);
+	return { cancel: () => running.cancel() };
+}

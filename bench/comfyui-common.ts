@@ -134,6 +134,15 @@ export function selectedClients(): ClientName[] {
 	return wanted as ClientName[];
 }
 
+/** Rejects after `ms` (a peer that never settles must not hang the suite); the job itself is not stopped. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_resolve, reject) => {
+		timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms);
+	});
+	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export function sleep(ms: number): Promise<void> {
 	return new Promise((done) => setTimeout(done, ms));
 }

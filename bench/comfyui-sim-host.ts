@@ -50,10 +50,33 @@ export function wallClockMs(): number {
 
 type HistoryStatusMessage = [string, Record<string, unknown>];
 
+/** Bench-side switches on top of the simulator's own options. */
+export interface SimHostOptions {
+	/**
+	 * Node.js clamps setTimeout(0) to 1 ms, so a "0 ms" node still costs the simulator ≥ 1 ms and a
+	 * 7-node job ≥ 8 ms: one simulator then caps near 100 jobs/s whatever the client. With this
+	 * switch a 0 ms wait of the simulator yields with setImmediate instead (other waits unchanged).
+	 */
+	immediateZeroSleep?: boolean;
+}
+
 class SimController {
 	private readonly historyAt = new Map<string, number>();
 
-	constructor(readonly sim: ComfySim) {
+	constructor(
+		readonly sim: ComfySim,
+		hostOptions: SimHostOptions = {},
+	) {
+		if (hostOptions.immediateZeroSleep) {
+			const internals = sim as unknown as { sleep?: (ms: number, generation: number) => Promise<void>; generation?: number };
+			const sleep = internals.sleep;
+			if (typeof sleep !== 'function') throw new Error('the simulator has no sleep() to patch: drop immediateZeroSleep');
+			internals.sleep = function immediateSleep(this: { generation?: number }, ms: number, generation: number) {
+				if (ms !== 0) return sleep.call(this, ms, generation);
+				// A restart in between bumps the generation: let the original reject as it would.
+				return new Promise<void>((done) => setImmediate(done)).then(() => (this.generation === generation ? undefined : sleep.call(this, 0, generation)));
+			};
+		}
 		const target = sim as unknown as { taskDone?: (item: { promptId: string }, result: unknown) => void };
 		const original = target.taskDone;
 		if (typeof original === 'function') {
@@ -97,9 +120,9 @@ class SimController {
 	}
 }
 
-async function startInProcess(options: ComfySimOptions): Promise<SimHost> {
+async function startInProcess(options: ComfySimOptions, hostOptions: SimHostOptions): Promise<SimHost> {
 	const sim = await startComfySim(options);
-	const control = new SimController(sim);
+	const control = new SimController(sim, hostOptions);
 	return {
 		url: sim.url,
 		layout: 'inproc',
@@ -148,8 +171,8 @@ export function forkTs(file: string, args: string[], env: NodeJS.ProcessEnv = {}
 	});
 }
 
-async function startChild(options: ComfySimOptions): Promise<SimHost> {
-	const child = forkTs('comfyui-sim-host.ts', ['--child', JSON.stringify(options)]);
+async function startChild(options: ComfySimOptions, hostOptions: SimHostOptions): Promise<SimHost> {
+	const child = forkTs('comfyui-sim-host.ts', ['--child', JSON.stringify({ options, hostOptions })]);
 	const url = await new Promise<string>((resolveUrl, reject) => {
 		const onMessage = (message: { ready?: string; error?: string }) => {
 			if (message.ready) resolveUrl(message.ready);
@@ -194,14 +217,14 @@ async function startChild(options: ComfySimOptions): Promise<SimHost> {
 	};
 }
 
-export function startSimHost(layout: SimLayout, options: ComfySimOptions): Promise<SimHost> {
-	return layout === 'inproc' ? startInProcess(options) : startChild(options);
+export function startSimHost(layout: SimLayout, options: ComfySimOptions, hostOptions: SimHostOptions = {}): Promise<SimHost> {
+	return layout === 'inproc' ? startInProcess(options, hostOptions) : startChild(options, hostOptions);
 }
 
 async function childMain(): Promise<void> {
-	const options = JSON.parse(process.argv[3] ?? '{}') as ComfySimOptions;
+	const { options, hostOptions } = JSON.parse(process.argv[3] ?? '{}') as { options: ComfySimOptions; hostOptions: SimHostOptions };
 	const sim = await startComfySim(options);
-	const control = new SimController(sim);
+	const control = new SimController(sim, hostOptions);
 	const send = (message: unknown) => process.send?.(message);
 	process.on('message', async (request: ChildRequest) => {
 		try {

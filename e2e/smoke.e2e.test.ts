@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import { readRepoManifest } from '../scripts/n8n/package';
-import { POSTGRES_CREDENTIAL_TYPE } from '../scripts/n8n/stack';
+import { COMFYUI_CREDENTIAL_TYPE, POSTGRES_CREDENTIAL_TYPE } from '../scripts/n8n/stack';
 import { fixture, startE2eN8n, type E2eN8n } from './support/n8n';
 
 const manifest = readRepoManifest();
@@ -20,6 +20,11 @@ function nodeTypeOf(file: string): string {
 }
 
 const declaredNodeTypes = (manifest.n8n?.nodes ?? []).map(nodeTypeOf);
+/** `dist/credentials/ComfyUiApi.credentials.js` → `comfyUiApi`. */
+const declaredCredentialTypes = (manifest.n8n?.credentials ?? []).map((file) => {
+	const stem = basename(file).replace(/\.credentials\.js$/, '');
+	return `${stem.charAt(0).toLowerCase()}${stem.slice(1)}`;
+});
 const hasPromptTemplate = declaredNodeTypes.includes(`${PACKAGE}.promptTemplate`);
 
 describe('n8n with n8n-nodes-promptlab installed as a community package', () => {
@@ -28,6 +33,7 @@ describe('n8n with n8n-nodes-promptlab installed as a community package', () => 
 	beforeAll(async () => {
 		n8n = await startE2eN8n({
 			name: 'smoke',
+			simulator: true,
 			workflows: [fixture('echo.workflow.json'), ...(hasPromptTemplate ? [fixture('prompt-template.workflow.json')] : [])],
 		});
 	});
@@ -59,8 +65,33 @@ describe('n8n with n8n-nodes-promptlab installed as a community package', () => 
 		for (const type of declaredNodeTypes) expect(nodeTypes).toContain(type);
 
 		const credentialTypes = (await n8n.client.credentialTypes()).map((t) => t.name);
-		expect(credentialTypes).toContain(POSTGRES_CREDENTIAL_TYPE);
-		expect(n8n.credentials[POSTGRES_CREDENTIAL_TYPE]?.id).toEqual(expect.any(String));
+		expect(declaredCredentialTypes).toContain(POSTGRES_CREDENTIAL_TYPE);
+		for (const type of declaredCredentialTypes) expect(credentialTypes).toContain(type);
+	});
+
+	it('created the credentials: PromptLab Postgres on the data database, ComfyUI on the simulator', async () => {
+		const postgres = await n8n.client.request<{ data: Record<string, unknown> }>(
+			'GET',
+			`/rest/credentials/${n8n.credentials[POSTGRES_CREDENTIAL_TYPE].id}`,
+			undefined,
+			{ includeData: 'true' },
+		);
+		const dataUrl = new URL(n8n.dataDatabaseUrl);
+		expect(postgres.data).toMatchObject({
+			host: dataUrl.hostname,
+			port: Number(dataUrl.port),
+			database: dataUrl.pathname.slice(1),
+			schema: 'promptlab',
+		});
+		if (declaredCredentialTypes.includes(COMFYUI_CREDENTIAL_TYPE)) {
+			const comfy = await n8n.client.request<{ data: Record<string, unknown> }>(
+				'GET',
+				`/rest/credentials/${n8n.credentials[COMFYUI_CREDENTIAL_TYPE].id}`,
+				undefined,
+				{ includeData: 'true' },
+			);
+			expect(comfy.data).toMatchObject({ baseUrl: n8n.sim?.url, authentication: 'none' });
+		}
 	});
 
 	it('answers on the production webhook of a published workflow', async () => {

@@ -300,8 +300,8 @@ describe('ComfyUI Execute node', () => {
 	});
 
 	test('Timeout: the running job is interrupted on the server and the run is recorded as failed (code timeout)', async () => {
-		sim.setNodeTime('KSampler', 30_000);
-		const { error } = await run(fromTemplate({ overrides: { seed: 9001, randomSeed: false }, options: { timeout: 1 } }));
+		sim.setNodeTime('KSampler', 30_000); // 300 steps of 100 ms: interruptible at every step
+		const { error } = await run(fromTemplate({ overrides: { seed: 9001, randomSeed: false, steps: 300 }, options: { timeout: 1 } }));
 		expect(error?.message).toMatch(/did not finish within 1 s/);
 		expect((error as { description?: string }).description).toMatch(/Raise the timeout/);
 		const { rows } = await pool.query(`SELECT * FROM executions WHERE seed = 9001`);
@@ -312,8 +312,8 @@ describe('ComfyUI Execute node', () => {
 	});
 
 	test("n8n's Stop (the execution's cancel signal) interrupts the job and records it as cancelled", async () => {
-		sim.setNodeTime('KSampler', 30_000);
-		const workflow = workflowWith([{ name: 'ComfyUI', parameters: fromTemplate({ overrides: { seed: 9002, randomSeed: false } }) }]);
+		sim.setNodeTime('KSampler', 30_000); // 300 steps of 100 ms: interruptible at every step
+		const workflow = workflowWith([{ name: 'ComfyUI', parameters: fromTemplate({ overrides: { seed: 9002, randomSeed: false, steps: 300 } }) }]);
 		const execution = startCancelableRun(workflow, { comfyUiApi: comfyCredential(), promptLabPostgres: pg() });
 		const promptId = await until(() => sim.queue().running[0], 'the job to run');
 		execution.cancel();
@@ -436,8 +436,8 @@ describe('ComfyUI Execute node', () => {
 	});
 
 	test('Queue Status and Cancel: a running job is interrupted, a waiting one deleted, both recorded as cancelled', async () => {
-		sim.setNodeTime('KSampler', 30_000);
-		const submitted = await run(fromTemplate({ waitForCompletion: false, overrides: { randomSeed: true } }), {
+		sim.setNodeTime('KSampler', 30_000); // 300 steps of 100 ms: interruptible at every step
+		const submitted = await run(fromTemplate({ waitForCompletion: false, overrides: { randomSeed: true, steps: 300 } }), {
 			input: [{ json: {} }, { json: {} }],
 		});
 		const ids = submitted.output('ComfyUI').map((i) => String(i.json.executionId));

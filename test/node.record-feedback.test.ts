@@ -59,7 +59,7 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 		credentials = { promptLabPostgres: postgresCredential(db.config) };
 		pool = await getPool(db.config);
 		versionId = (await createTemplate(pool, { name: 'story', kind: 'text', firstVersion: { positivePrompt: 'Tell a story about {{topic}}', variables: [{ name: 'topic', type: 'string' }] } })).version.id;
-		await createTemplate(pool, { name: 'poster', kind: 'image', firstVersion: { positivePrompt: 'poster' } });
+		await createTemplate(pool, { name: 'tale', kind: 'text', firstVersion: { positivePrompt: 'Write a tale' } });
 	});
 	afterAll(async () => {
 		await db.drop();
@@ -176,7 +176,7 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 					parameters: {
 						resource: 'execution',
 						operation: 'log',
-						template: { __rl: true, mode: 'name', value: 'story' },
+						template: { __rl: true, mode: 'name', value: 'tale' },
 						output: '={{ $json.text }}',
 						userId: '={{ $json.user }}',
 						options: { durationMs: '={{ $json.ms }}' },
@@ -197,7 +197,7 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 					parameters: {
 						resource: 'feedback',
 						operation: 'getStats',
-						template: { __rl: true, mode: 'name', value: 'story' },
+						template: { __rl: true, mode: 'name', value: 'tale' },
 						versionSelection: 'label',
 						label: 'production',
 					},
@@ -213,7 +213,7 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 		expect(error).toBeUndefined();
 		const logged = output('Log Execution').map((i) => i.json as Json);
 		expect(logged).toHaveLength(2);
-		expect(logged[0]).toMatchObject({ status: 'succeeded', templateName: 'story', version: 1, resolvedBy: 'label', userId: 'u1', durationMs: 640, alreadyLogged: false });
+		expect(logged[0]).toMatchObject({ status: 'succeeded', templateName: 'tale', version: 1, resolvedBy: 'label', userId: 'u1', durationMs: 640, alreadyLogged: false });
 		const stored = await pool.query('SELECT source, output, n8n_execution_id FROM executions WHERE id = $1', [logged[0].executionId]);
 		expect(stored.rows[0]).toEqual({ source: 'external', output: { text: 'Once upon a time…' }, n8n_execution_id: 'test-exec' });
 		const rated = output('Rate').map((i) => i.json as Json);
@@ -222,8 +222,17 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 			[logged[1].executionId, 3, 'u2'],
 		]);
 		const stats = output('Stats').map((i) => i.json as Json);
-		expect(stats[1]).toMatchObject({ templateName: 'story', version: 1, resolvedBy: 'label', ratingCount: 2, meanRating: 4 });
-		expect(stats[1].executions).toBeGreaterThanOrEqual(2);
+		expect(stats[1]).toMatchObject({
+			templateName: 'tale',
+			version: 1,
+			resolvedBy: 'label',
+			executions: 2,
+			succeeded: 2,
+			avgDurationMs: 800,
+			ratingCount: 2,
+			meanRating: 4,
+			histogram: { '1': 0, '2': 0, '3': 1, '4': 0, '5': 1 },
+		});
 	});
 
 	test('Log Execution refuses a bad campaign id naming the field, and is idempotent on a given execution id', async () => {

@@ -22,11 +22,11 @@ export function ensureChromium(log: (message: string) => void = (m) => process.s
 	const apt = (args: string[]) => (asRoot ? run('apt-get', args) : run('sudo', ['-n', 'apt-get', ...args]));
 	log(`${CHROMIUM_PATH} missing: installing Debian's chromium with apt-get (about 10-60 s)`);
 	try {
-		apt(['install', '-y', '--no-install-recommends', 'chromium']);
+		apt(['install', '-y', '-q', '--no-install-recommends', 'chromium']);
 	} catch {
 		// Fresh machines often have empty package lists.
 		apt(['update']);
-		apt(['install', '-y', '--no-install-recommends', 'chromium']);
+		apt(['install', '-y', '-q', '--no-install-recommends', 'chromium']);
 	}
 	if (!existsSync(CHROMIUM_PATH)) throw new Error(`apt-get install chromium finished but ${CHROMIUM_PATH} does not exist`);
 	return CHROMIUM_PATH;

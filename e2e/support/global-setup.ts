@@ -3,25 +3,39 @@
  * cached in .n8n-local/n8n), and this package built and packed like a release. Test files then
  * start their own n8n on fresh databases (e2e/support/n8n.ts).
  */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { ensureN8nInstalled } from '../../scripts/n8n/install';
 import { buildPackage, packPackage } from '../../scripts/n8n/package';
+import { LOCAL_DIR } from '../../scripts/n8n/paths';
 import { startPostgres, type RunningPostgres } from '../../test/support/postgres-server';
+
+/** n8n logs of earlier runs (one folder per test file and run): keep the newest ones only. */
+function pruneOldLogs(keep = 30): void {
+	const dir = join(LOCAL_DIR, 'e2e-logs');
+	if (!existsSync(dir)) return;
+	const runs = readdirSync(dir).sort(); // names start with an ISO timestamp
+	for (const old of runs.slice(0, Math.max(0, runs.length - keep))) rmSync(join(dir, old), { recursive: true, force: true });
+}
 
 export default async function globalSetup(): Promise<void> {
 	const say = (message: string) => process.stdout.write(`[e2e setup] ${message}\n`);
 	const started = Date.now();
+	pruneOldLogs();
 	const server = await startPostgres();
 	process.env.DATABASE_URL = server.url;
 	(globalThis as { __PROMPTLAB_E2E_PG__?: RunningPostgres }).__PROMPTLAB_E2E_PG__ = server;
 	const installation = await ensureN8nInstalled({ log: say });
 	// PROMPTLAB_E2E_SKIP_BUILD=1: test the dist/ that is already there (e.g. while a colleague's
 	// half-written node does not compile).
-	const build = process.env.PROMPTLAB_E2E_SKIP_BUILD === '1' ? { built: false, seconds: 0 } : await buildPackage({ log: say });
+	const skipBuild = process.env.PROMPTLAB_E2E_SKIP_BUILD === '1';
+	const build = skipBuild ? { built: false, seconds: 0 } : await buildPackage({ log: say });
 	const tarball = await packPackage();
 	process.env.PROMPTLAB_E2E_TARBALL = tarball;
 	say(
 		`ready in ${Math.round((Date.now() - started) / 100) / 10} s: Postgres ${server.embedded ? 'embedded' : 'from DATABASE_URL'}, ` +
 			`n8n ${installation.version} ${installation.installedNow ? `installed in ${installation.seconds} s` : 'cached'}, ` +
-			`package ${build.built ? `built in ${build.seconds} s` : 'unchanged'} and packed`,
+			`package ${skipBuild ? 'not built (PROMPTLAB_E2E_SKIP_BUILD=1)' : build.built ? `built in ${build.seconds} s` : 'unchanged'} and packed`,
 	);
 }

@@ -17,6 +17,7 @@ import { LOCAL_DIR, REPO_ROOT } from '../../scripts/n8n/paths';
 import type { OwnerAccount } from '../../scripts/n8n/rest';
 import { dropDatabase, startStack, type RunningStack } from '../../scripts/n8n/stack';
 import type { WebhookEndpoint } from '../../scripts/n8n/workflows';
+import { startComfySim, type ComfySim, type ComfySimOptions } from '../../test/comfyui-sim';
 import { freePort } from '../../test/support/postgres-server';
 
 export const E2E_OWNER: OwnerAccount = {
@@ -31,6 +32,8 @@ export function fixture(name: string): string {
 }
 
 export interface E2eN8n extends RunningStack {
+	/** The ComfyUI simulator the ComfyUI credential points at, when `simulator` was asked for. */
+	sim?: ComfySim;
 	/** postgres:// URL of the PromptLab data database (what the credential points at). */
 	dataDatabaseUrl: string;
 	n8nDatabase: string;
@@ -52,7 +55,10 @@ export interface E2eN8nOptions {
 	workflows?: string[];
 	/** Queue mode with this many workers (Redis at REDIS_HOST/REDIS_PORT, default 127.0.0.1:6379). */
 	queueWorkers?: number;
+	/** URL for the ComfyUI credential (default COMFYUI_URL or http://127.0.0.1:8188). */
 	comfyUiUrl?: string;
+	/** Start a ComfyUI simulator for this n8n (stopped with it); the credential points at it. */
+	simulator?: boolean | ComfySimOptions;
 	env?: Record<string, string>;
 }
 
@@ -69,28 +75,40 @@ export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
 	const userFolder = mkdtempSync(join(tmpdir(), `promptlab-e2e-${label}-`));
 	const logDir = join(LOCAL_DIR, 'e2e-logs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${label}`);
 	const port = await freePort();
-	const stack = await startStack({
-		adminDatabaseUrl: adminUrl,
-		n8nDatabase,
-		dataDatabase,
-		userFolder,
-		port,
-		encryptionKey: randomBytes(24).toString('hex'),
-		owner: E2E_OWNER,
-		tarball,
-		workflows: options.workflows ?? [],
-		comfyUiUrl: options.comfyUiUrl ?? process.env.COMFYUI_URL ?? 'http://127.0.0.1:8188',
-		queue: options.queueWorkers
-			? {
-					workers: options.queueWorkers,
-					redisHost: process.env.REDIS_HOST ?? '127.0.0.1',
-					redisPort: Number(process.env.REDIS_PORT ?? 6379),
-					prefix: `promptlab-e2e-${suffix}`,
-				}
-			: undefined,
-		logDir,
-		env: options.env,
-	});
+	const sim = options.simulator
+		? await startComfySim({ nodeTimeMs: 20, ...(typeof options.simulator === 'object' ? options.simulator : {}) })
+		: undefined;
+	let stack: RunningStack;
+	try {
+		stack = await startStack({
+			adminDatabaseUrl: adminUrl,
+			n8nDatabase,
+			dataDatabase,
+			userFolder,
+			port,
+			encryptionKey: randomBytes(24).toString('hex'),
+			owner: E2E_OWNER,
+			tarball,
+			workflows: options.workflows ?? [],
+			comfyUiUrl: sim?.url ?? options.comfyUiUrl ?? process.env.COMFYUI_URL ?? 'http://127.0.0.1:8188',
+			queue: options.queueWorkers
+				? {
+						workers: options.queueWorkers,
+						redisHost: process.env.REDIS_HOST ?? '127.0.0.1',
+						redisPort: Number(process.env.REDIS_PORT ?? 6379),
+						prefix: `promptlab-e2e-${suffix}`,
+					}
+				: undefined,
+			logDir,
+			env: options.env,
+		});
+	} catch (error) {
+		await sim?.stop();
+		rmSync(userFolder, { recursive: true, force: true });
+		await dropDatabase(adminUrl, n8nDatabase).catch(() => undefined);
+		await dropDatabase(adminUrl, dataDatabase).catch(() => undefined);
+		throw error;
+	}
 	const dataUrl = new URL(adminUrl);
 	dataUrl.pathname = `/${dataDatabase}`;
 	const dataDatabaseUrl = dataUrl.toString();
@@ -106,6 +124,7 @@ export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
 
 	return {
 		...stack,
+		sim,
 		dataDatabaseUrl,
 		n8nDatabase,
 		userFolder,
@@ -145,6 +164,7 @@ export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
 		},
 		stop: async () => {
 			await stack.stop();
+			await sim?.stop();
 			rmSync(userFolder, { recursive: true, force: true });
 			if (process.env.PROMPTLAB_E2E_KEEP_DATABASES !== '1') {
 				await dropDatabase(adminUrl, n8nDatabase);

@@ -96,6 +96,8 @@ const DEFAULT_LIMIT = 10;
 const MAX_LIMIT = 100;
 const DEFAULT_CATEGORY_CAP = 3;
 const DEFAULT_PRIOR_WEIGHT = 10;
+/** Neighbours read per history template (the table keeps at most rating K + content K). */
+const MAX_NEIGHBORS_PER_SOURCE = 200;
 
 interface TemplateRow {
 	id: string;
@@ -328,7 +330,10 @@ export async function recommendForUser(pool: Pool, rawUserId: unknown, options: 
 				SELECT * FROM unnest(${ids}::uuid[], ${ratings}::float8[]) AS h(template_id, rating) WHERE rating <> 3
 			), contrib AS (
 				SELECT n.neighbor_id, h.template_id AS source_id, h.rating, (h.rating - 3) * n.score AS c
-				FROM hist h JOIN template_neighbors n ON n.template_id = h.template_id
+				-- a nested loop over the few history rows, whatever the planner guesses about the table
+				FROM hist h CROSS JOIN LATERAL (
+					SELECT neighbor_id, score FROM template_neighbors n WHERE n.template_id = h.template_id
+					ORDER BY n.score DESC LIMIT ${param(MAX_NEIGHBORS_PER_SOURCE)}) n
 			), cand AS (
 				SELECT neighbor_id AS id, sum(c) AS score,
 				       (array_agg(source_id ORDER BY c DESC))[1] AS because_id,

@@ -157,10 +157,6 @@ class LogRing {
 	tail(count: number): string {
 		return this.lines.slice(-count).join('\n');
 	}
-
-	some(predicate: (line: string) => boolean): boolean {
-		return this.lines.some(predicate);
-	}
 }
 
 async function httpOk(url: string): Promise<boolean> {
@@ -190,6 +186,8 @@ export async function startN8nProcess(options: N8nProcessOptions): Promise<N8nPr
 		detached: true,
 	});
 	const ring = new LogRing(400);
+	const readyLine = options.role === 'main' ? 'Editor is now accessible via' : 'n8n worker is now ready';
+	let sawReadyLine = false;
 	let exitCode: number | null | undefined;
 	let exitSignal: NodeJS.Signals | null = null;
 	const exited = new Promise<void>((resolveExit) => {
@@ -199,16 +197,23 @@ export async function startN8nProcess(options: N8nProcessOptions): Promise<N8nPr
 			resolveExit();
 		});
 	});
-	const onData = (chunk: Buffer) => {
-		logStream.write(chunk);
-		for (const line of chunk.toString('utf8').split('\n')) {
-			if (!line.trim()) continue;
-			ring.push(line);
-			options.echo?.(line);
-		}
+	// Lines can be split across chunks: keep the unfinished tail of each stream until its newline.
+	const lineReader = () => {
+		let pending = '';
+		return (chunk: Buffer) => {
+			if (!logStream.writableEnded) logStream.write(chunk);
+			const lines = (pending + chunk.toString('utf8')).split('\n');
+			pending = lines.pop() ?? '';
+			for (const line of lines) {
+				if (!line.trim()) continue;
+				ring.push(line);
+				if (line.includes(readyLine)) sawReadyLine = true;
+				options.echo?.(line);
+			}
+		};
 	};
-	child.stdout?.on('data', onData);
-	child.stderr?.on('data', onData);
+	child.stdout?.on('data', lineReader());
+	child.stderr?.on('data', lineReader());
 
 	const baseUrl = `http://127.0.0.1:${options.port}`;
 	const stop = async (): Promise<void> => {
@@ -247,7 +252,6 @@ export async function startN8nProcess(options: N8nProcessOptions): Promise<N8nPr
 	};
 
 	const timeoutMs = options.readyTimeoutMs ?? 240_000;
-	const readyLine = options.role === 'main' ? 'Editor is now accessible via' : 'n8n worker is now ready';
 	const readyPath = options.role === 'main' ? '/rest/settings' : '/healthz/readiness';
 	for (;;) {
 		if (exitCode !== undefined) {
@@ -259,7 +263,7 @@ export async function startN8nProcess(options: N8nProcessOptions): Promise<N8nPr
 			await stop();
 			throw new Error(`n8n ${options.role} not ready after ${timeoutMs / 1000} s; log ${options.logFile}:\n${ring.tail(40)}`);
 		}
-		if (ring.some((line) => line.includes(readyLine)) && (await httpOk(`${baseUrl}${readyPath}`))) break;
+		if (sawReadyLine && (await httpOk(`${baseUrl}${readyPath}`))) break;
 		await sleep(250);
 	}
 	return {

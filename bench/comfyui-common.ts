@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, platform, release, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, platform, release, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -38,6 +38,8 @@ export interface MachineInfo {
 	release: string;
 	totalMemoryMb: number;
 	freeMemoryMb: number;
+	/** 1/5/15-minute load averages when the result was written (other work on the machine skews timings). */
+	loadAverage: number[];
 	date: string;
 }
 
@@ -51,6 +53,7 @@ export function machineInfo(): MachineInfo {
 		release: release(),
 		totalMemoryMb: Math.round(totalmem() / 2 ** 20),
 		freeMemoryMb: Math.round(freemem() / 2 ** 20),
+		loadAverage: loadavg().map((l) => round(l, 2)),
 		date: new Date().toISOString(),
 	};
 }
@@ -100,13 +103,15 @@ export function markdownTable(headers: string[], rows: Array<Array<string | numb
 	return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');
 }
 
+const STARTED_LOAD = loadavg().map((l) => Math.round(l * 100) / 100);
+
 export const RESULTS_DIR = resolve(__dirname, 'results');
 
 /** Writes bench/results/comfyui-<name>.json with the machine info; returns the path. */
 export function writeResult(name: string, data: Record<string, unknown>): string {
 	mkdirSync(RESULTS_DIR, { recursive: true });
 	const path = resolve(RESULTS_DIR, `comfyui-${name}.json`);
-	writeFileSync(path, `${JSON.stringify({ benchmark: name, machine: machineInfo(), ...data }, null, '\t')}\n`);
+	writeFileSync(path, `${JSON.stringify({ benchmark: name, machine: machineInfo(), loadAverageAtStart: STARTED_LOAD, ...data }, null, '\t')}\n`);
 	return path;
 }
 
@@ -137,6 +142,8 @@ export function selectedClients(): ClientName[] {
 /** Rejects after `ms` (a peer that never settles must not hang the suite); the job itself is not stopped. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 	let timer: NodeJS.Timeout | undefined;
+	// A late rejection of a job we stopped waiting for must not become an unhandled rejection.
+	promise.catch(() => undefined);
 	const timeout = new Promise<never>((_resolve, reject) => {
 		timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms);
 	});
@@ -153,8 +160,8 @@ export function sleep(ms: number): Promise<void> {
 export type BenchWorkflow = ReturnType<typeof txt2imgWorkflow>;
 
 /** The simulator's txt2img graph (7 nodes, output on "9"), 64×64 so PNG encoding stays negligible. */
-export function benchWorkflow(seed: number): BenchWorkflow {
-	return txt2imgWorkflow({ width: 64, height: 64, seed, steps: 20 });
+export function benchWorkflow(seed: number, steps = 20): BenchWorkflow {
+	return txt2imgWorkflow({ width: 64, height: 64, seed, steps });
 }
 
 /** SaveVideo graph (output on "11"); the simulator makes the file `faults.outputSizeBytes` long. */
@@ -248,21 +255,28 @@ function sdkPrompt(workflow: BenchWorkflow, outputNode: string): SdkPromptBuilde
 	return new PromptBuilder(workflow, [], ['output']).setRawOutputNode('output', outputNode);
 }
 
-/** CallWrapper(api, PromptBuilder).run(), then api.getImage() for each output (its documented download). */
+/**
+ * CallWrapper(api, PromptBuilder) with onFinished/onFailed, as the SDK's README uses it, then
+ * api.getImage() for each output (its documented download). The result is taken from whichever
+ * comes first of onFinished and run()'s promise: when the prompt's first events beat the POST
+ * answer, run() itself never settles although onFinished fires (see the throughput notes).
+ */
 export async function runSdk(api: SdkComfyApi, workflow: BenchWorkflow, download: boolean, outputNode: string = OUTPUT_NODE.image): Promise<JobOutcome> {
 	const { CallWrapper } = loadSdk();
 	let promptId = '';
-	let failure: Error | undefined;
-	const wrapper: SdkCallWrapper<string, 'output', BenchWorkflow> = new CallWrapper(api, sdkPrompt(workflow, outputNode))
-		.onPending((id) => {
-			promptId = id ?? '';
-		})
-		.onFailed((error) => {
-			failure = error;
-		});
-	const result = (await wrapper.run()) as SdkOutputs | false | undefined;
+	const result = await new Promise<SdkOutputs>((resolveJob, rejectJob) => {
+		const wrapper: SdkCallWrapper<string, 'output', BenchWorkflow> = new CallWrapper(api, sdkPrompt(workflow, outputNode))
+			.onPending((id) => {
+				promptId = id ?? '';
+			})
+			.onFinished((data) => resolveJob(data as SdkOutputs))
+			.onFailed((error) => rejectJob(new Error(`comfyui-sdk job ${promptId} failed: ${error.message}`)));
+		wrapper.run().then((output) => {
+			if (output) resolveJob(output as SdkOutputs);
+			else rejectJob(new Error(`comfyui-sdk job ${promptId} failed: no output`));
+		}, rejectJob);
+	});
 	const listedAt = wallClockMs();
-	if (!result) throw new Error(`comfyui-sdk job ${promptId} failed: ${failure?.message ?? 'no output'}`);
 	const images = result.output?.images ?? [];
 	const outcome: JobOutcome = { promptId, listedAt, files: images.length, bytes: 0 };
 	if (download) {

@@ -73,7 +73,11 @@ async function runVariant(variant: Variant, sim: SimHost, jobs: number, concurre
 		runOne = (seed) => runComfyuiMedia(sim.url, benchWorkflow(seed));
 	}
 	// Warm-up: one round of the same concurrency (JIT, sockets, keep-alive pools).
-	if (variant.client !== 'comfyui-media') await Promise.all(Array.from({ length: concurrency * 2 }, (_, i) => runOne(seedBase + 900_000 + i)));
+	if (variant.client !== 'comfyui-media') {
+		const warmup = await Promise.allSettled(Array.from({ length: concurrency * 2 }, (_, i) => withTimeout(runOne(seedBase + 900_000 + i), JOB_TIMEOUT_MS, 'warm-up')));
+		const failed = warmup.filter((r) => r.status === 'rejected');
+		if (failed.length) process.stderr.write(`${variant.name}: ${failed.length} warm-up jobs failed: ${String((failed[0] as PromiseRejectedResult).reason)}\n`);
+	}
 	await sim.idle();
 	await sim.reset();
 

@@ -32,6 +32,9 @@ export const FIELD_LABELS: Record<string, string> = {
 	sortBy: 'Sort By',
 	fromVersion: 'From Version',
 	toVersion: 'To Version',
+	from: 'From',
+	listLength: 'List Length',
+	to: 'To',
 };
 
 /** Fields shared by "create template" and "create version": the content of one version. */

@@ -4,6 +4,7 @@ import { executePerItem } from '../../shared/execute';
 import { promptLabPool } from '../../shared/postgres';
 import { FIELD_LABELS, type OperationModule } from './common';
 import * as label from './label/Label.resource';
+import * as report from './report/Report.resource';
 import * as template from './template/Template.resource';
 import * as version from './version/Version.resource';
 
@@ -11,6 +12,7 @@ const operations: Record<string, Record<string, OperationModule>> = {
 	template: { archive: template.archive, create: template.create, get: template.get, getAll: template.getAll, render: template.render },
 	version: { create: version.create, diff: version.diff, getAll: version.getAll },
 	label: { getHistory: label.getHistory, rollback: label.rollback, set: label.set },
+	report: { weekly: report.weekly },
 };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

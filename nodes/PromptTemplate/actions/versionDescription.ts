@@ -1,6 +1,7 @@
 import { NodeConnectionTypes, type INodeTypeDescription } from 'n8n-workflow';
 
 import * as label from './label/Label.resource';
+import * as report from './report/Report.resource';
 import * as template from './template/Template.resource';
 import * as version from './version/Version.resource';
 
@@ -25,6 +26,7 @@ export const versionDescription: INodeTypeDescription = {
 			noDataExpression: true,
 			options: [
 				{ name: 'Label', value: 'label' },
+				{ name: 'Report', value: 'report' },
 				{ name: 'Template', value: 'template' },
 				{ name: 'Version', value: 'version' },
 			],
@@ -33,5 +35,6 @@ export const versionDescription: INodeTypeDescription = {
 		...template.description,
 		...version.description,
 		...label.description,
+		...report.description,
 	],
 };

@@ -10,7 +10,13 @@ import { cpus, freemem, loadavg, platform, release, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 
-import type { CallWrapper as SdkCallWrapper, ComfyApi as SdkComfyApi, ComfyPool as SdkComfyPool, PromptBuilder as SdkPromptBuilder } from '@saintno/comfyui-sdk';
+import type {
+	CallWrapper as SdkCallWrapper,
+	ComfyApi as SdkComfyApi,
+	ComfyPool as SdkComfyPool,
+	NodeData as SdkNodeData,
+	PromptBuilder as SdkPromptBuilder,
+} from '@saintno/comfyui-sdk';
 import type { INodeExecutionData } from 'n8n-workflow';
 
 import { ComfyUiClient, type ComfyServerConfigInput, type OutputFile } from '../lib/comfyui';
@@ -247,43 +253,54 @@ export async function connectSdk(url: string): Promise<SdkComfyApi> {
 	return api;
 }
 
-type SdkImageRef = { filename: string; subfolder?: string; type: string };
-type SdkOutputs = Record<'output', { images?: SdkImageRef[] } | undefined>;
+export type SdkImageRef = { filename: string; subfolder?: string; type: string };
+/** The `executed` output of a save node as the SDK hands it over. */
+export type SdkNodeOutput = { images?: SdkImageRef[] };
 
-function sdkPrompt(workflow: BenchWorkflow, outputNode: string): SdkPromptBuilder<string, 'output', BenchWorkflow> {
+function sdkPrompt(workflow: BenchWorkflow, outputNode: string): SdkPromptBuilder<string, 'output', SdkNodeData> {
 	const { PromptBuilder } = loadSdk();
-	return new PromptBuilder(workflow, [], ['output']).setRawOutputNode('output', outputNode);
+	// The SDK's NodeData type wants `_meta` on every node; ComfyUI (and the SDK at run time) do not.
+	return new PromptBuilder(workflow as unknown as SdkNodeData, [], ['output']).setRawOutputNode('output', outputNode);
 }
 
 /**
- * CallWrapper(api, PromptBuilder) with onFinished/onFailed, as the SDK's README uses it, then
- * api.getImage() for each output (its documented download). The result is taken from whichever
- * comes first of onFinished and run()'s promise: when the prompt's first events beat the POST
- * answer, run() itself never settles although onFinished fires (see the throughput notes).
+ * CallWrapper(api, PromptBuilder) with onFinished/onFailed, as the SDK's README uses it. The result
+ * is taken from whichever comes first of onFinished and run()'s promise: when a prompt's first
+ * events arrive before the answer to its POST, run() itself never settles although onFinished
+ * fires (found while benchmarking; see the throughput notes).
  */
-export async function runSdk(api: SdkComfyApi, workflow: BenchWorkflow, download: boolean, outputNode: string = OUTPUT_NODE.image): Promise<JobOutcome> {
+export function sdkRun(api: SdkComfyApi, workflow: BenchWorkflow, outputNode: string): Promise<{ promptId: string; output?: SdkNodeOutput }> {
 	const { CallWrapper } = loadSdk();
 	let promptId = '';
-	const result = await new Promise<SdkOutputs>((resolveJob, rejectJob) => {
-		const wrapper: SdkCallWrapper<string, 'output', BenchWorkflow> = new CallWrapper(api, sdkPrompt(workflow, outputNode))
+	return new Promise((resolveJob, rejectJob) => {
+		const settle = (data: unknown) => resolveJob({ promptId, output: (data as { output?: SdkNodeOutput }).output });
+		const wrapper: SdkCallWrapper<string, 'output', SdkNodeData> = new CallWrapper(api, sdkPrompt(workflow, outputNode))
 			.onPending((id) => {
 				promptId = id ?? '';
 			})
-			.onFinished((data) => resolveJob(data as SdkOutputs))
+			.onFinished(settle)
 			.onFailed((error) => rejectJob(new Error(`comfyui-sdk job ${promptId} failed: ${error.message}`)));
 		wrapper.run().then((output) => {
-			if (output) resolveJob(output as SdkOutputs);
+			if (output) settle(output);
 			else rejectJob(new Error(`comfyui-sdk job ${promptId} failed: no output`));
 		}, rejectJob);
 	});
+}
+
+/** api.getImage(ref), the SDK's download for servers with auth (a Blob), read as a stream into the sink. */
+export async function sdkDownload(api: SdkComfyApi, ref: SdkImageRef): Promise<{ sha256: string; bytes: number }> {
+	const blob = await api.getImage({ filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type });
+	return hashStream(blob.stream() as unknown as AsyncIterable<Uint8Array>);
+}
+
+/** One job through the SDK (run, then download every output when asked). */
+export async function runSdk(api: SdkComfyApi, workflow: BenchWorkflow, download: boolean, outputNode: string = OUTPUT_NODE.image): Promise<JobOutcome> {
+	const { promptId, output } = await sdkRun(api, workflow, outputNode);
 	const listedAt = wallClockMs();
-	const images = result.output?.images ?? [];
+	const images = output?.images ?? [];
 	const outcome: JobOutcome = { promptId, listedAt, files: images.length, bytes: 0 };
 	if (download) {
-		for (const image of images) {
-			const blob = await api.getImage(image);
-			outcome.bytes += (await hashStream(blob.stream() as unknown as AsyncIterable<Uint8Array>)).bytes;
-		}
+		for (const image of images) outcome.bytes += (await sdkDownload(api, image)).bytes;
 		outcome.downloadedAt = wallClockMs();
 	}
 	return outcome;
@@ -330,9 +347,67 @@ export async function runComfyuiMedia(url: string, workflow: BenchWorkflow): Pro
 	// The node does not return the prompt id; its items carry the history status, whose messages do.
 	const status = items[0]?.json.status as { messages?: Array<[string, { prompt_id?: string }]> } | undefined;
 	const promptId = status?.messages?.find((m) => m[0] === 'execution_success')?.[1]?.prompt_id ?? '';
-	// In n8n's default binary mode the node's bytes are kept base64-encoded on the item.
-	const bytes = items.reduce((sum, item) => sum + Buffer.byteLength(item.binary?.data?.data ?? '', 'base64'), 0);
+	// `bytes` is set by n8n's binary data service; without it the data is base64 on the item.
+	const bytes = items.reduce((sum, item) => {
+		const binary = item.binary?.data;
+		return sum + (typeof binary?.bytes === 'number' ? binary.bytes : Buffer.byteLength(binary?.data ?? '', 'base64'));
+	}, 0);
 	return { promptId, downloadedAt, files: items.length, bytes, items };
+}
+
+/**
+ * n8n 2.x stores binary data on disk by default (N8N_DEFAULT_BINARY_DATA_MODE=filesystem; the
+ * in-memory mode is gone). The test harness does not start n8n's BinaryDataService, so items would
+ * keep their bytes base64 in memory; this registers a filesystem-mode service under `dir` the way
+ * n8n's start-up does, so prepareBinaryData() behaves as in a real n8n 2.x instance.
+ */
+export async function useFilesystemBinaryData(dir: string): Promise<void> {
+	const { Container } = await import('@n8n/di');
+	const { BinaryDataService } = await import('n8n-core');
+	type ServiceArgs = ConstructorParameters<typeof BinaryDataService>;
+	const config = { mode: 'filesystem', availableModes: ['filesystem'], localStoragePath: dir, signingSecret: 'bench', dbMaxFileSize: 512 };
+	const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+	// Only the fields the filesystem manager reads are provided (the real ones need n8n's whole config).
+	const service = new BinaryDataService(config as unknown as ServiceArgs[0], quiet as unknown as ServiceArgs[1], quiet as unknown as ServiceArgs[2]);
+	await service.init();
+	Container.set(BinaryDataService, service);
+}
+
+export const PROMPTLAB_NODE_TYPE = 'n8n-nodes-promptlab.comfyUiExecute';
+
+/**
+ * Our ComfyUI Execute node (nodes/ComfyUiExecute), operation Generate with a raw workflow and no
+ * Postgres credential, run by n8n-core's WorkflowExecute like the community node above.
+ */
+export async function runPromptlabNode(url: string, workflow: BenchWorkflow): Promise<{ files: number; bytes: number; items: INodeExecutionData[] }> {
+	const { runWorkflow } = await import('../test/support/n8n-harness');
+	// Explicit .ts: under plain ts-node, require('…/ComfyUiExecute.node') finds the codex file
+	// ComfyUiExecute.node.json first (Node tries .json before ts-node's .ts).
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { ComfyUiExecute } = require(resolve(__dirname, '../nodes/ComfyUiExecute/ComfyUiExecute.node.ts')) as typeof import('../nodes/ComfyUiExecute/ComfyUiExecute.node');
+	const run = await runWorkflow({
+		workflow: {
+			nodes: [
+				{ id: 'a', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+				{
+					id: 'b',
+					name: 'ComfyUI',
+					type: PROMPTLAB_NODE_TYPE,
+					typeVersion: 1,
+					position: [200, 0],
+					parameters: { resource: 'comfyui', operation: 'generate', source: 'workflow', workflow: JSON.stringify(workflow) },
+					credentials: { comfyUiApi: { id: '1', name: 'ComfyUI' } },
+				},
+			],
+			connections: { Start: { main: [[{ node: 'ComfyUI', type: 'main', index: 0 }]] } },
+		},
+		nodeTypes: { [PROMPTLAB_NODE_TYPE]: new ComfyUiExecute() },
+		credentials: { comfyUiApi: { baseUrl: url, authentication: 'none' } },
+	});
+	if (run.error) throw new Error(`ComfyUI Execute run failed: ${run.error.message}`);
+	const items = run.output('ComfyUI');
+	const bytes = items.reduce((sum, item) => sum + Number(item.json.bytes ?? 0), 0);
+	return { files: items.length, bytes, items };
 }
 
 let quietDepth = 0;

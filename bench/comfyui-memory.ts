@@ -2,21 +2,26 @@
  * Peak RSS growth while a client receives one 200 MB output. Each client runs in a FRESH child
  * process (RSS is per process); the simulator runs in another child so its memory does not count.
  *
- *   npx ts-node --transpile-only bench/comfyui-memory.ts [--mb 200] [--clients ...]
+ *   npx ts-node --transpile-only bench/comfyui-memory.ts [--mb 200] [--clients promptlab,promptlab-node,comfyui-sdk,comfyui-media]
  *
  * In the client process: warm-up (small image jobs + a 1 MB video job through the same code path),
  * GC, baseline RSS; then the kernel's peak-RSS mark is reset (/proc/self/clear_refs = 5) and a
  * worker thread samples RSS every 10 ms while the client runs the video job and sends the file to
  * a hashing sink. Peak = max(sampled RSS, VmHWM); growth = peak - baseline.
  * ours: ComfyUiClient.run() + download() stream; SDK: CallWrapper + api.getImage() (a Blob);
- * comfyui-media: its n8n node in n8n-core's WorkflowExecute (this.helpers.request + prepareBinaryData).
+ * comfyui-media: its n8n node in n8n-core's WorkflowExecute (this.helpers.request + prepareBinaryData);
+ * promptlab-node: our ComfyUI Execute node the same way. Both n8n paths use n8n 2.x's default
+ * filesystem binary data mode (in a temp folder).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { closeAllComfyConnections } from '../lib/comfyui';
 import {
 	argNumber,
+	argValue,
 	benchWorkflow,
 	bigOutputWorkflow,
 	CLIENT_LABELS,
@@ -28,9 +33,12 @@ import {
 	round,
 	runComfyuiMedia,
 	runPromptlab,
+	runPromptlabNode,
 	runSdk,
-	selectedClients,
+	sdkDownload,
+	sdkRun,
 	sleep,
+	useFilesystemBinaryData,
 	wallClockMs,
 	writeResult,
 	type ClientName,
@@ -41,8 +49,13 @@ const MB = 2 ** 20;
 const TARGET_GROWTH_MB = 64;
 const WARMUP_VIDEO_BYTES = 1 * MB;
 
+/** The three clients, plus our ComfyUI Execute node (the path n8n users get). */
+type Variant = ClientName | 'promptlab-node';
+const VARIANTS: Variant[] = ['promptlab', 'promptlab-node', 'comfyui-sdk', 'comfyui-media'];
+const VARIANT_LABELS: Record<Variant, string> = { ...CLIENT_LABELS, 'promptlab-node': 'promptlab ComfyUI Execute node (n8n)' };
+
 interface MemoryReport {
-	client: ClientName;
+	client: Variant;
 	label: string;
 	outputBytes: number;
 	sha256?: string;
@@ -63,22 +76,30 @@ function statusKb(field: 'VmRSS' | 'VmHWM'): number {
 	return match ? Number(match[1]) : Number.NaN;
 }
 
-/** process-wide RSS every 10 ms from a worker thread (keeps sampling while the main thread is busy). */
-function startSampler(): { stop: () => Promise<{ maxRss: number; samples: number }> } {
-	const shared = new Float64Array(new SharedArrayBuffer(16));
+/**
+ * Process-wide RSS every 10 ms from a worker thread (it keeps sampling while the main thread is
+ * busy). Started before the baseline is taken, because a worker thread itself costs RSS; `arm()`
+ * then forgets the maximum seen so far.
+ */
+function startSampler(): { arm: () => void; stop: () => Promise<{ maxRss: number; samples: number }> } {
+	const cells = new Float64Array(new SharedArrayBuffer(16));
 	const worker = new Worker(
 		`const { workerData } = require('node:worker_threads');
 		const cells = new Float64Array(workerData);
 		const tick = () => { const rss = process.memoryUsage.rss(); if (rss > cells[0]) cells[0] = rss; cells[1]++; };
 		tick();
 		setInterval(tick, 10);`,
-		{ eval: true, workerData: shared.buffer },
+		{ eval: true, workerData: cells.buffer },
 	);
 	return {
+		arm() {
+			cells[0] = 0;
+			cells[1] = 0;
+		},
 		async stop() {
 			await sleep(20);
 			await worker.terminate();
-			return { maxRss: shared[0], samples: shared[1] };
+			return { maxRss: cells[0], samples: cells[1] };
 		},
 	};
 }
@@ -86,13 +107,19 @@ function startSampler(): { stop: () => Promise<{ maxRss: number; samples: number
 // ---------------------------------------------------------------------------------------------
 // Child: one client, one process
 
-async function childMain(client: ClientName, url: string): Promise<void> {
+async function childMain(client: Variant, url: string): Promise<void> {
 	const ask = (message: string) =>
 		new Promise<void>((resolve) => {
 			process.once('message', () => resolve());
 			process.send?.({ type: message });
 		});
 	const notes: string[] = [];
+	let storage: string | undefined;
+	if (client === 'promptlab-node' || client === 'comfyui-media') {
+		storage = mkdtempSync(join(tmpdir(), 'comfyui-bench-binary-'));
+		await useFilesystemBinaryData(storage);
+		notes.push('n8n 2.x binary data mode "filesystem" (its default)');
+	}
 	let runBig: () => Promise<{ bytes: number; sha256?: string }>;
 	if (client === 'promptlab') {
 		const comfy = promptlabClient(url);
@@ -109,38 +136,39 @@ async function childMain(client: ClientName, url: string): Promise<void> {
 		const api = await connectSdk(url);
 		for (let i = 0; i < 3; i++) await runSdk(api, benchWorkflow(8_000 + i), true);
 		runBig = async () => {
-			const { CallWrapper, PromptBuilder } = await import('@saintno/comfyui-sdk');
-			const prompt = new PromptBuilder(bigOutputWorkflow(8_100), [], ['video']).setRawOutputNode('video', OUTPUT_NODE.video);
-			const output = await new Promise<{ video?: { images?: Array<{ filename: string; subfolder?: string; type: string }> } }>((resolve, reject) => {
-				void new CallWrapper(api, prompt)
-					.onFinished((data) => resolve(data as never))
-					.onFailed(reject)
-					.run();
-			});
-			const ref = output.video?.images?.[0];
+			const { output } = await sdkRun(api, bigOutputWorkflow(8_100), OUTPUT_NODE.video);
+			const ref = output?.images?.[0];
 			if (!ref) throw new Error('no video output');
-			const blob = await api.getImage(ref);
-			return hashStream(blob.stream() as unknown as AsyncIterable<Uint8Array>);
+			return sdkDownload(api, ref);
 		};
 		notes.push('CallWrapper → api.getImage(ref) (fetch → Response.blob()), then blob.stream() into a SHA-256 sink');
+	} else if (client === 'promptlab-node') {
+		for (let i = 0; i < 3; i++) await runPromptlabNode(url, benchWorkflow(6_000 + i));
+		runBig = async () => {
+			const outcome = await runPromptlabNode(url, bigOutputWorkflow(6_100));
+			return { bytes: outcome.bytes, sha256: String(outcome.items[0]?.json.sha256 ?? '') };
+		};
+		notes.push('nodes/ComfyUiExecute Generate (raw workflow, no Postgres) in n8n-core WorkflowExecute: download stream → hashing Transform → prepareBinaryData(stream)');
 	} else {
 		for (let i = 0; i < 1; i++) await runComfyuiMedia(url, benchWorkflow(9_000 + i));
 		runBig = async () => {
 			const outcome = await runComfyuiMedia(url, bigOutputWorkflow(9_100));
 			return { bytes: outcome.bytes };
 		};
-		notes.push('its n8n node: this.helpers.request({encoding: null}) buffers the body, prepareBinaryData(buffer) (n8n default binary mode keeps it in memory, base64)');
+		notes.push('its n8n node: this.helpers.request({encoding: null}) buffers the whole body, then prepareBinaryData(buffer)');
 	}
 	// Warm the big-file path with a small file of the same kind.
 	await ask('warm-video');
 	await runBig();
 	await ask('go');
+	const sampler = startSampler();
+	await sleep(200);
 	global.gc?.();
 	await sleep(200);
 	global.gc?.();
 	const baseline = statusKb('VmRSS') * 1024;
 	writeFileSync('/proc/self/clear_refs', '5');
-	const sampler = startSampler();
+	sampler.arm();
 	const started = wallClockMs();
 	let result: { bytes: number; sha256?: string } = { bytes: 0 };
 	let error: string | undefined;
@@ -155,7 +183,7 @@ async function childMain(client: ClientName, url: string): Promise<void> {
 	const memory = process.memoryUsage();
 	const report: MemoryReport = {
 		client,
-		label: CLIENT_LABELS[client],
+		label: VARIANT_LABELS[client],
 		outputBytes: result.bytes,
 		sha256: result.sha256,
 		baselineRssMb: round(baseline / MB, 1),
@@ -169,14 +197,15 @@ async function childMain(client: ClientName, url: string): Promise<void> {
 		notes,
 		error,
 	};
-	if (client === 'promptlab') await closeAllComfyConnections();
+	if (client === 'promptlab' || client === 'promptlab-node') await closeAllComfyConnections();
+	if (storage) rmSync(storage, { recursive: true, force: true });
 	process.send?.({ type: 'report', report });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Parent
 
-async function measureInChild(client: ClientName, url: string, setSize: (bytes: number) => Promise<void>, bigBytes: number): Promise<MemoryReport> {
+async function measureInChild(client: Variant, url: string, setSize: (bytes: number) => Promise<void>, bigBytes: number): Promise<MemoryReport> {
 	const child = forkTs('comfyui-memory.ts', ['--child', client, url]);
 	return new Promise<MemoryReport>((resolve, reject) => {
 		let report: MemoryReport | undefined;
@@ -195,7 +224,9 @@ async function measureInChild(client: ClientName, url: string, setSize: (bytes: 
 async function main(): Promise<void> {
 	const megabytes = argNumber('mb', 200);
 	const bigBytes = megabytes * MB;
-	const clients = selectedClients();
+	const wanted = argValue('clients');
+	const clients = wanted ? (wanted.split(',') as Variant[]) : VARIANTS;
+	for (const c of clients) if (!VARIANTS.includes(c)) throw new Error(`unknown variant ${c} (${VARIANTS.join(', ')})`);
 	const sim = await startSimHost('child', { nodeTimeMs: 1, cache: false });
 	const reports: MemoryReport[] = [];
 	try {
@@ -229,7 +260,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--child') {
-	childMain(process.argv[3] as ClientName, process.argv[4]).catch((error: unknown) => {
+	childMain(process.argv[3] as Variant, process.argv[4]).catch((error: unknown) => {
 		process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
 		process.exit(1);
 	});

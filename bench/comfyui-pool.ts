@@ -2,15 +2,15 @@
  * Pool of 4 servers of unequal speed (per-node time 10/10/20/40 ms, i.e. 1×, 1×, 2×, 4× slower),
  * 200 jobs: makespan against the ideal = total work / total capacity.
  *
- *   npx ts-node --transpile-only bench/comfyui-pool.ts [--jobs 200] [--callers 8] [--sim child|inproc] [--clients promptlab,comfyui-sdk]
+ *   npx ts-node --transpile-only bench/comfyui-pool.ts [--jobs 200] [--callers 8,16] [--steps 2] [--sim child|inproc] [--clients promptlab,comfyui-sdk]
  *
  * Two arrival patterns:
  *  - burst: all jobs handed to the pool at once (an n8n node receiving 200 items and starting them all);
- *  - callers: a fixed number of callers, each starting its next job when the previous one is done.
+ *  - N callers: closed loop, each caller starting its next job when its previous one is done.
  * Ours: ComfyServerPool.run(). @saintno/comfyui-sdk: its ComfyPool (default mode PICK_ZERO) with
  * pool.run(job) per job. n8n-nodes-comfyui-media has no pool (one server URL per credential).
  */
-import { closeAllComfyConnections, ComfyServerPool } from '../lib/comfyui';
+import { closeAllComfyConnections, ComfyServerPool, ComfyUiClient } from '../lib/comfyui';
 import {
 	argNumber,
 	argValue,
@@ -40,10 +40,11 @@ const JOB_TIMEOUT_MS = 60_000;
  * milliseconds; every Node.js timer fires a little late, so many short sleeps make a server slower
  * than configured. Few steps keep the servers close to their nominal speed.
  */
-const STEPS = argNumber('steps', 20);
+const STEPS = argNumber('steps', 2);
 const TARGET_RATIO = 1.15;
 
-type Pattern = 'burst' | 'callers';
+/** 'burst', or a number of closed-loop callers. */
+type Pattern = 'burst' | number;
 
 interface PoolRun {
 	client: ClientName;
@@ -112,11 +113,10 @@ async function analyse(
 	};
 }
 
-/** Starts `jobs` jobs through `start`, either all at once or from `callers` closed-loop callers. */
+/** Starts `jobs` jobs through `start`, either all at once or from `pattern` closed-loop callers. */
 async function drive(
 	pattern: Pattern,
 	jobs: number,
-	callers: number,
 	start: (index: number) => Promise<{ promptId: string; server: number }>,
 ): Promise<{ makespanMs: number; outcomes: Array<{ promptId: string; server: number }>; errors: number }> {
 	const outcomes: Array<{ promptId: string; server: number }> = [];
@@ -135,7 +135,7 @@ async function drive(
 	} else {
 		let next = 0;
 		await Promise.all(
-			Array.from({ length: callers }, async () => {
+			Array.from({ length: pattern }, async () => {
 				while (next < jobs) await one(next++);
 			}),
 		);
@@ -143,21 +143,94 @@ async function drive(
 	return { makespanMs: wallClockMs() - began, outcomes, errors };
 }
 
-async function runPromptlab(sims: SimHost[], pattern: Pattern, jobs: number, callers: number, seedBase: number): Promise<PoolRun> {
+function patternName(pattern: Pattern, jobs: number): string {
+	return pattern === 'burst' ? `burst of ${jobs}` : `${pattern} callers`;
+}
+
+async function runPromptlab(sims: SimHost[], pattern: Pattern, jobs: number, seedBase: number): Promise<PoolRun> {
 	const urls = sims.map((s) => s.url);
 	const pool = new ComfyServerPool(urls);
 	// Warm-up: sockets to every server, JIT; then forget what the servers recorded.
 	await Promise.all(Array.from({ length: 8 }, (_, i) => pool.run(benchWorkflow(seedBase + 900_000 + i, STEPS))));
 	await Promise.all(sims.map(async (s) => { await s.idle(); await s.reset(); }));
-	const { makespanMs, outcomes, errors } = await drive(pattern, jobs, callers, async (i) => {
+	const { makespanMs, outcomes, errors } = await drive(pattern, jobs, async (i) => {
 		const result = await pool.run(benchWorkflow(seedBase + i, STEPS));
 		return { promptId: result.promptId, server: urls.indexOf(result.server) };
 	});
 	await closeAllComfyConnections();
-	return analyse('promptlab', pattern === 'burst' ? `burst of ${jobs}` : `${callers} callers`, sims, jobs, makespanMs, outcomes, errors);
+	return analyse('promptlab', patternName(pattern, jobs), sims, jobs, makespanMs, outcomes, errors);
 }
 
-async function runSdkPool(sims: SimHost[], pattern: Pattern, jobs: number, callers: number, seedBase: number): Promise<PoolRun> {
+/**
+ * NOT our client's behaviour: a bench-side prototype of the change suggested in the report, built
+ * on ComfyUiClient (one per server). At most `cap` of this process's jobs sit on a server (one
+ * running, one queued so the server never idles); further jobs wait in a FIFO here and go to the
+ * first server with a free slot, preferring the one with the shortest expected finish
+ * ((jobs there + 1) × its mean job time so far).
+ */
+class HoldBackDispatcher {
+	private readonly load: number[];
+	private readonly jobMs: Array<{ sum: number; n: number }>;
+	private readonly waiting: Array<() => void> = [];
+
+	constructor(
+		private readonly clients: ComfyUiClient[],
+		private readonly cap: number,
+	) {
+		this.load = clients.map(() => 0);
+		this.jobMs = clients.map(() => ({ sum: 0, n: 0 }));
+	}
+
+	private pick(): number | undefined {
+		const known = this.jobMs.filter((j) => j.n > 0);
+		const fallback = known.length ? Math.min(...known.map((j) => j.sum / j.n)) : 1;
+		let best: number | undefined;
+		let bestFinish = Infinity;
+		for (let i = 0; i < this.clients.length; i++) {
+			if (this.load[i] >= this.cap) continue;
+			const mean = this.jobMs[i].n ? this.jobMs[i].sum / this.jobMs[i].n : fallback;
+			const finish = (this.load[i] + 1) * mean;
+			if (finish < bestFinish) {
+				best = i;
+				bestFinish = finish;
+			}
+		}
+		return best;
+	}
+
+	async run(workflow: unknown): Promise<{ promptId: string; server: number }> {
+		let index = this.pick();
+		while (index === undefined) {
+			await new Promise<void>((wake) => this.waiting.push(wake));
+			index = this.pick();
+		}
+		this.load[index]++;
+		try {
+			const result = await this.clients[index].run(workflow);
+			this.jobMs[index].sum += result.timings.durationMs;
+			this.jobMs[index].n++;
+			return { promptId: result.promptId, server: index };
+		} finally {
+			this.load[index]--;
+			this.waiting.shift()?.();
+		}
+	}
+}
+
+async function runHoldBackPrototype(sims: SimHost[], pattern: Pattern, jobs: number, seedBase: number): Promise<PoolRun> {
+	const dispatcher = new HoldBackDispatcher(
+		sims.map((s) => new ComfyUiClient(s.url)),
+		2,
+	);
+	await Promise.all(Array.from({ length: 8 }, (_, i) => dispatcher.run(benchWorkflow(seedBase + 900_000 + i, STEPS))));
+	await Promise.all(sims.map(async (s) => { await s.idle(); await s.reset(); }));
+	const { makespanMs, outcomes, errors } = await drive(pattern, jobs, (i) => dispatcher.run(benchWorkflow(seedBase + i, STEPS)));
+	await closeAllComfyConnections();
+	const run = await analyse('promptlab', patternName(pattern, jobs), sims, jobs, makespanMs, outcomes, errors);
+	return { ...run, label: 'PROTOTYPE (bench only): hold-back, 2 per server', pass: false };
+}
+
+async function runSdkPool(sims: SimHost[], pattern: Pattern, jobs: number, seedBase: number): Promise<PoolRun> {
 	const { ComfyApi, ComfyPool } = loadSdk();
 	const apis: SdkComfyApi[] = sims.map((s) => new ComfyApi(s.url));
 	const pool = new ComfyPool(apis);
@@ -168,15 +241,16 @@ async function runSdkPool(sims: SimHost[], pattern: Pattern, jobs: number, calle
 		runSdk(api, benchWorkflow(seed, STEPS), false).then((o) => ({ promptId: o.promptId, server: index ?? apis.indexOf(api) }));
 	await Promise.all(Array.from({ length: 8 }, (_, i) => pool.run(job(seedBase + 900_000 + i))));
 	await Promise.all(sims.map(async (s) => { await s.idle(); await s.reset(); }));
-	const { makespanMs, outcomes, errors } = await drive(pattern, jobs, callers, (i) => pool.run(job(seedBase + i)));
+	const { makespanMs, outcomes, errors } = await drive(pattern, jobs, (i) => pool.run(job(seedBase + i)));
 	pool.removeAllListeners();
 	for (const api of apis) api.destroy();
-	return analyse('comfyui-sdk', pattern === 'burst' ? `burst of ${jobs}` : `${callers} callers`, sims, jobs, makespanMs, outcomes, errors);
+	return analyse('comfyui-sdk', patternName(pattern, jobs), sims, jobs, makespanMs, outcomes, errors);
 }
 
 async function main(): Promise<void> {
 	const jobs = argNumber('jobs', 200);
-	const callers = argNumber('callers', 8);
+	const callers = (argValue('callers') ?? '8,16').split(',').map(Number);
+	const steps = STEPS;
 	const layout = (argValue('sim') ?? 'child') as SimLayout;
 	const clients = selectedClients().filter((c) => c !== 'comfyui-media');
 	const sims = await Promise.all(NODE_TIMES_MS.map((t) => startSimHost(layout, { nodeTimeMs: t, cache: false })));
@@ -184,10 +258,17 @@ async function main(): Promise<void> {
 	try {
 		let seedBase = 0;
 		for (const client of clients) {
-			for (const pattern of ['burst', 'callers'] as Pattern[]) {
+			for (const pattern of ['burst', ...callers] as Pattern[]) {
 				seedBase += 10_000_000;
 				process.stderr.write(`pool: ${client} ${pattern}…\n`);
-				runs.push(client === 'promptlab' ? await runPromptlab(sims, pattern, jobs, callers, seedBase) : await runSdkPool(sims, pattern, jobs, callers, seedBase));
+				runs.push(client === 'promptlab' ? await runPromptlab(sims, pattern, jobs, seedBase) : await runSdkPool(sims, pattern, jobs, seedBase));
+			}
+		}
+		if (clients.includes('promptlab') && !process.argv.includes('--no-prototype')) {
+			for (const pattern of ['burst', ...callers] as Pattern[]) {
+				seedBase += 10_000_000;
+				process.stderr.write(`pool: hold-back prototype ${pattern}…\n`);
+				runs.push(await runHoldBackPrototype(sims, pattern, jobs, seedBase));
 			}
 		}
 	} finally {
@@ -201,8 +282,8 @@ async function main(): Promise<void> {
 			[CLIENT_LABELS['comfyui-media'], '—', 'not supported (no pool: one server URL per credential)', '', '', '', '', ''],
 		],
 	);
-	const ours = runs.filter((r) => r.client === 'promptlab');
-	const command = `npx ts-node --transpile-only bench/comfyui-pool.ts --jobs ${jobs} --callers ${callers} --sim ${layout}`;
+	const ours = runs.filter((r) => r.label === CLIENT_LABELS.promptlab);
+	const command = `npx ts-node --transpile-only bench/comfyui-pool.ts --jobs ${jobs} --callers ${callers.join(',')} --steps ${steps} --sim ${layout}`;
 	const path = writeResult('pool', {
 		command,
 		settings: {
@@ -212,7 +293,7 @@ async function main(): Promise<void> {
 			idealMs: round(ideal, 0),
 			idealFormula: `${jobs} / Σ(1000 / (nodeTime × ${NODES_PER_JOB})) s`,
 			simLayout: layout,
-			workflow: 'txt2img 64×64, 20 steps, 7 nodes, fresh seed per job, cache off',
+			workflow: `txt2img 64×64, ${steps} steps, 7 nodes, fresh seed per job, cache off`,
 		},
 		target: { metric: 'makespan / ideal', max: TARGET_RATIO, promptlab: ours.map((r) => ({ pattern: r.pattern, ratio: r.ratio, pass: r.pass })) },
 		runs,

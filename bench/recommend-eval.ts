@@ -175,11 +175,17 @@ export interface Configuration {
 }
 
 export const CONFIGURATIONS: Configuration[] = [
-	{ name: 'recommend (default)', description: 'default neighbours and For User settings (max 3 per category)', refresh: {}, forUser: {} },
+	{
+		name: 'recommend (default)',
+		description: 'co-liking cosine (shrunk, >= 2 co-raters) + 0.1 x tag/category Jaccard, last 50 ratings, at most 5 of 10 per category',
+		refresh: {},
+		forUser: {},
+	},
 	{ name: 'recommend, no category cap', description: 'default neighbours, max per category off', refresh: {}, forUser: { maxPerCategory: 0 } },
-	{ name: 'adjusted cosine', description: 'adjusted cosine on user-centred ratings + content, max 3 per category', refresh: { similarity: 'adjusted_cosine' }, forUser: {} },
-	{ name: 'ratings only', description: 'no tag/category neighbours, max 3 per category', refresh: { contentWeight: 0, contentNeighborsPerTemplate: 0 }, forUser: {} },
-	{ name: 'content only', description: 'tag/category Jaccard only, max 3 per category', refresh: { minCoRaters: 1_000_000 }, forUser: {} },
+	{ name: 'recommend, max 3 per category', description: 'default neighbours, stricter diversity cap', refresh: {}, forUser: { maxPerCategory: 3 } },
+	{ name: 'adjusted cosine', description: 'adjusted cosine on user-centred ratings + 0.1 x Jaccard, default cap', refresh: { similarity: 'adjusted_cosine' }, forUser: {} },
+	{ name: 'ratings only', description: 'co-liking cosine, no tag/category neighbours, default cap', refresh: { contentWeight: 0, contentNeighborsPerTemplate: 0 }, forUser: {} },
+	{ name: 'content only', description: 'tag/category Jaccard only, default cap', refresh: { minCoRaters: 1_000_000 }, forUser: {} },
 ];
 
 export type Row = { name: string; description: string; refresh?: RefreshResult; metrics: Metrics };

@@ -7,6 +7,11 @@
  *   npm start -- --queue           # queue mode: main + 2 workers on Redis (REDIS_HOST/REDIS_PORT)
  *   npm start -- --port 5679 --no-build --verbose
  *
+ * The weekly report e-mail needs an SMTP server: SMTP_HOST, SMTP_PORT (default 587; 465 = TLS),
+ * SMTP_USER, SMTP_PASSWORD, SMTP_FROM (sender), PROMPTLAB_REPORT_TO (recipients, comma-separated).
+ * Without SMTP_HOST no SMTP credential is created: GET /webhook/promptlab/report?send=false still
+ * shows the report, and the start banner says what is missing.
+ *
  * State lives in .n8n-local/start/ (n8n user folder, embedded Postgres data, generated secrets), so a
  * second run keeps workflows, executions and data, and starts in seconds. Ctrl-C stops everything.
  */
@@ -22,7 +27,8 @@ import { buildPackage, packPackage } from './n8n/package';
 import { LOCAL_DIR, START_PG_DATA_DIR, START_SECRETS_FILE, START_USER_FOLDER, WORKFLOWS_DIR } from './n8n/paths';
 import { seconds } from './n8n/proc';
 import type { OwnerAccount } from './n8n/rest';
-import { startStack, type RunningStack } from './n8n/stack';
+import { startStack, type ExtraCredential, type RunningStack } from './n8n/stack';
+import { setAssignment, type PrepareWorkflow } from './n8n/workflows';
 
 interface StartSecrets {
 	encryptionKey: string;
@@ -74,6 +80,64 @@ async function startSimulator(): Promise<RunningSimulator> {
 	const port = (await portIsFree(preferred)) ? preferred : await freePort();
 	const sim = await startComfySim({ port, nodeTimeMs: 150 });
 	return { url: sim.url, stop: () => sim.stop() };
+}
+
+/** The weekly-report workflow and its settings node (workflows/weekly-report.json). */
+const WEEKLY_REPORT_WORKFLOW_ID = 'PromptLabWeeklyR';
+const REPORT_SETTINGS_NODE = 'Report Settings';
+export const SMTP_CREDENTIAL_NAME = 'SMTP';
+
+interface SmtpSettings {
+	credential?: ExtraCredential;
+	from?: string;
+	to?: string;
+	/** One line for the banner: where the weekly e-mail goes, or what is missing. */
+	summary: string;
+}
+
+/** SMTP_* and PROMPTLAB_REPORT_TO → the SMTP credential and the weekly report's sender/recipients. */
+function smtpFromEnvironment(env: NodeJS.ProcessEnv): SmtpSettings {
+	const host = env.SMTP_HOST?.trim();
+	const from = env.SMTP_FROM?.trim() || undefined;
+	const to = env.PROMPTLAB_REPORT_TO?.trim() || undefined;
+	if (!host) {
+		return {
+			from,
+			to,
+			summary:
+				'NOT CONFIGURED (no SMTP_HOST): no SMTP credential was created, so the Monday run fails at "Send Report E-mail" ' +
+				'and GET .../report answers 502; GET .../report?send=false shows the report. Set SMTP_HOST, SMTP_PORT, SMTP_USER, ' +
+				'SMTP_PASSWORD, SMTP_FROM, PROMPTLAB_REPORT_TO and restart (or add an SMTP credential in the editor).',
+		};
+	}
+	const port = Number(env.SMTP_PORT ?? 587);
+	if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`SMTP_PORT must be a port number (got "${env.SMTP_PORT}")`);
+	const secure = env.SMTP_SECURE ? env.SMTP_SECURE === 'true' : port === 465;
+	const credential: ExtraCredential = {
+		name: SMTP_CREDENTIAL_NAME,
+		type: 'smtp',
+		data: { host, port, secure, user: env.SMTP_USER ?? '', password: env.SMTP_PASSWORD ?? '', disableStartTls: false },
+	};
+	const missing = [from ? '' : 'SMTP_FROM (sender: promptlab@example.com is used)', to ? '' : 'PROMPTLAB_REPORT_TO (recipients: team@example.com is used)'].filter(Boolean);
+	return {
+		credential,
+		from,
+		to,
+		summary:
+			`via ${host}:${port}${secure ? ' (TLS)' : ''}${env.SMTP_USER ? ` as ${env.SMTP_USER}` : ''}, from ${from ?? 'promptlab@example.com'} ` +
+			`to ${to ?? 'team@example.com'}, Mondays 08:00${missing.length ? `; set ${missing.join(' and ')}` : ''}`,
+	};
+}
+
+/** Writes sender/recipients into the weekly report's "Report Settings" node. */
+function weeklyReportSettings(smtp: SmtpSettings): PrepareWorkflow {
+	return (workflow) => {
+		if (workflow.id !== WEEKLY_REPORT_WORKFLOW_ID) return workflow;
+		let prepared = workflow;
+		if (smtp.from) prepared = setAssignment(prepared, REPORT_SETTINGS_NODE, 'from', smtp.from);
+		if (smtp.to) prepared = setAssignment(prepared, REPORT_SETTINGS_NODE, 'to', smtp.to);
+		return prepared;
+	};
 }
 
 function simulatorBanner(url: string): string {
@@ -167,6 +231,7 @@ async function main(): Promise<void> {
 
 		// 5. n8n with the package, owner, credentials and workflows.
 		const secrets = loadOrCreateSecrets();
+		const smtp = smtpFromEnvironment(process.env);
 		const owner: OwnerAccount = {
 			email: process.env.PROMPTLAB_OWNER_EMAIL ?? secrets.ownerEmail,
 			password: process.env.PROMPTLAB_OWNER_PASSWORD ?? secrets.ownerPassword,
@@ -192,6 +257,8 @@ async function main(): Promise<void> {
 				workflows: [WORKFLOWS_DIR],
 				importStateFile: join(LOCAL_DIR, 'start', 'imported-workflows.json'),
 				comfyUiUrl,
+				extraCredentials: smtp.credential ? [smtp.credential] : [],
+				prepareWorkflow: weeklyReportSettings(smtp),
 				queue: flag('queue')
 					? {
 							workers: 2,
@@ -232,6 +299,7 @@ async function main(): Promise<void> {
 		const credentialList = Object.entries(stack.credentials).map(([type, c]) => `${c.name} [${type}]`);
 		lines.push(` Credentials: ${credentialList.length ? credentialList.join(', ') : '(none: credential types not loaded?)'}`);
 		lines.push(` ComfyUI:   ${comfyUiUrl}${useSimulator ? '  (SIMULATOR)' : ''}`);
+		if (stack.workflows.some((w) => w.id === WEEKLY_REPORT_WORKFLOW_ID)) lines.push(` Weekly report e-mail: ${smtp.summary}`);
 		lines.push(` Postgres:  ${new URL(postgres.url).host}  (n8n: promptlab_n8n, PromptLab data: promptlab, schema promptlab)`);
 		if (stack.workflows.length === 0) lines.push(` Workflows: none in ${WORKFLOWS_DIR}`);
 		else lines.push(` Workflows (${stack.workflows.length}):`);

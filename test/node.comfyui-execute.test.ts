@@ -351,6 +351,25 @@ describe('ComfyUI Execute node', () => {
 		}
 	});
 
+	test('with Parallel Items, a failing item stops the node and its running sibling is removed and recorded as cancelled', async () => {
+		sim.setNodeTime('KSampler', 120_000);
+		const { error } = await run(
+			rawWorkflow(txt2imgWorkflow({ steps: 300 }), {
+				overrides: { seed: '={{ $json.seed }}', randomSeed: false, checkpoint: "={{ $json.ckpt || '' }}" },
+				options: { parallelItems: 2 },
+			}),
+			{ input: [{ json: { seed: 9300 } }, { json: { seed: 9301, ckpt: 'missing.safetensors' } }] },
+		);
+		expect(error?.message).toMatch(/Node 4 \(CheckpointLoaderSimple\) input "ckpt_name"/);
+		const { rows } = await pool.query('SELECT id, seed, status, error FROM executions WHERE seed IN (9300, 9301) ORDER BY seed');
+		expect(rows.find((r) => r.seed === '9301')?.status).toBe('failed');
+		// The sibling was in flight (how far it got is a race: started, submitted or running). Whatever it
+		// reached, it is recorded as cancelled and not left behind on the server (its job would run 120 s).
+		const sibling = rows.find((r) => r.seed === '9300');
+		if (sibling) expect(sibling).toMatchObject({ status: 'cancelled', error: { code: 'cancelled' } });
+		await until(() => sim.queueLength() === 0, 'the server queue to be empty', 10_000);
+	});
+
 	test('Upload Image → Load Image → Save Image round trip', async () => {
 		const photo = encodeSolidPng(80, 48, { r: 200, g: 30, b: 30 });
 		const roundTrip = {

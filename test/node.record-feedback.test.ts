@@ -103,7 +103,7 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 
 	test('with Continue On Fail, bad ratings become error items paired with their input; good ones are recorded', async () => {
 		const executionId = await comfyExecution();
-		const ratings: unknown[] = [4, 0, 3.5, 'five', null, 6, 2];
+		const ratings: Array<number | string | null> = [4, 0, 3.5, 'five', null, 6, 2];
 		const input = ratings.map((rating, k) => ({ json: { executionId, rating, userId: `user-${k}` } }));
 		const { output, error } = await runWorkflow({
 			workflow: chain([{ name: 'Record', parameters: recordParameters, onError: 'continueRegularOutput' }]),

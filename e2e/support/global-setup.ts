@@ -29,13 +29,20 @@ export default async function globalSetup(): Promise<void> {
 	const installation = await ensureN8nInstalled({ log: say });
 	// PROMPTLAB_E2E_SKIP_BUILD=1: test the dist/ that is already there (e.g. while a colleague's
 	// half-written node does not compile).
-	const skipBuild = process.env.PROMPTLAB_E2E_SKIP_BUILD === '1';
+	// PROMPTLAB_E2E_TARBALL=<file.tgz>: test that package tarball as it is (no build, no pack).
+	const givenTarball = process.env.PROMPTLAB_E2E_TARBALL;
+	if (givenTarball && !existsSync(givenTarball)) throw new Error(`PROMPTLAB_E2E_TARBALL=${givenTarball} does not exist`);
+	const skipBuild = process.env.PROMPTLAB_E2E_SKIP_BUILD === '1' || Boolean(givenTarball);
 	const build = skipBuild ? { built: false, seconds: 0 } : await buildPackage({ log: say });
-	const tarball = await packPackage();
+	const tarball = givenTarball ?? (await packPackage());
 	process.env.PROMPTLAB_E2E_TARBALL = tarball;
+	// Tests then trust the tarball's own package.json rather than the repository's.
+	if (givenTarball) process.env.PROMPTLAB_E2E_TARBALL_GIVEN = '1';
 	say(
 		`ready in ${Math.round((Date.now() - started) / 100) / 10} s: Postgres ${server.embedded ? 'embedded' : 'from DATABASE_URL'}, ` +
 			`n8n ${installation.version} ${installation.installedNow ? `installed in ${installation.seconds} s` : 'cached'}, ` +
-			`package ${skipBuild ? 'not built (PROMPTLAB_E2E_SKIP_BUILD=1)' : build.built ? `built in ${build.seconds} s` : 'unchanged'} and packed`,
+			(givenTarball
+				? `package from PROMPTLAB_E2E_TARBALL (${givenTarball})`
+				: `package ${skipBuild ? 'not built (PROMPTLAB_E2E_SKIP_BUILD=1)' : build.built ? `built in ${build.seconds} s` : 'unchanged'} and packed`),
 	);
 }

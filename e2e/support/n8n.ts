@@ -15,10 +15,11 @@ import { Client } from 'pg';
 
 import { LOCAL_DIR, REPO_ROOT } from '../../scripts/n8n/paths';
 import type { OwnerAccount } from '../../scripts/n8n/rest';
-import { dropDatabase, startStack, type RunningStack } from '../../scripts/n8n/stack';
+import { dropDatabase, startStack, type ExtraCredential, type RunningStack } from '../../scripts/n8n/stack';
 import type { WebhookEndpoint } from '../../scripts/n8n/workflows';
 import { startComfySim, type ComfySim, type ComfySimOptions } from '../../test/comfyui-sim';
 import { freePort } from '../../test/support/postgres-server';
+import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink';
 
 export const E2E_OWNER: OwnerAccount = {
 	email: 'owner@promptlab.test',
@@ -31,9 +32,36 @@ export function fixture(name: string): string {
 	return join(REPO_ROOT, 'e2e', 'fixtures', name);
 }
 
+/** Name of the SMTP credential created with `smtp: true` (type `smtp`, pointing at the sink). */
+export const E2E_SMTP_CREDENTIAL = 'PromptLab SMTP (e2e sink)';
+
+export interface WebhookCall {
+	/** Default: the method the webhook node listens on. */
+	method?: string;
+	query?: Record<string, string>;
+	headers?: Record<string, string>;
+	/** Sent as JSON (content-type application/json) unless `rawBody` is given. */
+	body?: unknown;
+	/** Sent as it is, with the content-type from `headers` (default text/plain). */
+	rawBody?: string | Buffer;
+	timeoutMs?: number;
+}
+
+export interface WebhookAnswer {
+	status: number;
+	headers: Headers;
+	/** Parsed JSON when the answer is JSON, else the text. */
+	body: unknown;
+	text: string;
+}
+
 export interface E2eN8n extends RunningStack {
 	/** The ComfyUI simulator the ComfyUI credential points at, when `simulator` was asked for. */
 	sim?: ComfySim;
+	/** Every simulator of the credential's pool (`sims[0]` is `sim`, the Base URL). */
+	sims: ComfySim[];
+	/** The SMTP sink the `smtp` credential points at, when `smtp` was asked for. */
+	smtp?: SmtpSink;
 	/** postgres:// URL of the PromptLab data database (what the credential points at). */
 	dataDatabaseUrl: string;
 	n8nDatabase: string;
@@ -43,10 +71,14 @@ export interface E2eN8n extends RunningStack {
 	webhook(path: string): WebhookEndpoint;
 	/** POST JSON to a production webhook; returns status and parsed body. */
 	postWebhook(path: string, body: unknown): Promise<{ status: number; body: unknown }>;
+	/** Any request to a production webhook (method, query, headers, JSON or raw body). */
+	callWebhook(path: string, call?: WebhookCall): Promise<WebhookAnswer>;
 	/** The newest execution of a workflow, with its stored run data (n8n's "flatted" JSON text). */
 	latestExecution(workflowId: string): Promise<{ id: string; status: string; data: string }>;
 	/** Runs SQL against the PromptLab data database. */
 	queryData<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+	/** Runs SQL against n8n's own database (execution_entity, workflow_entity, ...). */
+	queryN8n<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
 export interface E2eN8nOptions {
@@ -59,7 +91,23 @@ export interface E2eN8nOptions {
 	comfyUiUrl?: string;
 	/** Start a ComfyUI simulator for this n8n (stopped with it); the credential points at it. */
 	simulator?: boolean | ComfySimOptions;
+	/** With `simulator`: this many simulators, all in the ComfyUI credential (a server pool). Default 1. */
+	simulatorPool?: number;
+	/** Start an SMTP sink and create an `smtp` credential for it (named E2E_SMTP_CREDENTIAL). */
+	smtp?: boolean | SmtpSinkOptions;
+	/** More credentials to create; workflow nodes using their types are bound to them. */
+	credentials?: ExtraCredential[];
 	env?: Record<string, string>;
+}
+
+async function runSql<T extends Record<string, unknown>>(url: string, sql: string, params: unknown[]): Promise<T[]> {
+	const client = new Client({ connectionString: url });
+	await client.connect();
+	try {
+		return (await client.query<T>(sql, params)).rows;
+	} finally {
+		await client.end();
+	}
 }
 
 export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
@@ -75,11 +123,36 @@ export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
 	const userFolder = mkdtempSync(join(tmpdir(), `promptlab-e2e-${label}-`));
 	const logDir = join(LOCAL_DIR, 'e2e-logs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${label}`);
 	const port = await freePort();
-	const sim = options.simulator
-		? await startComfySim({ nodeTimeMs: 20, ...(typeof options.simulator === 'object' ? options.simulator : {}) })
-		: undefined;
+	const sims: ComfySim[] = [];
+	let smtp: SmtpSink | undefined;
+	const stopHelpers = async () => {
+		await Promise.all(sims.map((s) => s.stop()));
+		await smtp?.stop();
+	};
 	let stack: RunningStack;
 	try {
+		if (options.simulator) {
+			for (let n = 0; n < Math.max(1, options.simulatorPool ?? 1); n++) {
+				sims.push(await startComfySim({ nodeTimeMs: 20, ...(typeof options.simulator === 'object' ? options.simulator : {}) }));
+			}
+		}
+		const extraCredentials: ExtraCredential[] = [...(options.credentials ?? [])];
+		if (options.smtp) {
+			const sinkOptions = typeof options.smtp === 'object' ? options.smtp : {};
+			smtp = await startSmtpSink(sinkOptions);
+			extraCredentials.push({
+				name: E2E_SMTP_CREDENTIAL,
+				type: 'smtp',
+				data: {
+					host: smtp.host,
+					port: smtp.port,
+					secure: false,
+					disableStartTls: true,
+					user: sinkOptions.credentials?.user ?? '',
+					password: sinkOptions.credentials?.password ?? '',
+				},
+			});
+		}
 		stack = await startStack({
 			adminDatabaseUrl: adminUrl,
 			n8nDatabase,
@@ -90,7 +163,9 @@ export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
 			owner: E2E_OWNER,
 			tarball,
 			workflows: options.workflows ?? [],
-			comfyUiUrl: sim?.url ?? options.comfyUiUrl ?? process.env.COMFYUI_URL ?? 'http://127.0.0.1:8188',
+			comfyUiUrl: sims[0]?.url ?? options.comfyUiUrl ?? process.env.COMFYUI_URL ?? 'http://127.0.0.1:8188',
+			comfyUiAdditionalUrls: sims.slice(1).map((s) => s.url),
+			extraCredentials,
 			queue: options.queueWorkers
 				? {
 						workers: options.queueWorkers,
@@ -103,7 +178,7 @@ export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
 			env: options.env,
 		});
 	} catch (error) {
-		await sim?.stop();
+		await stopHelpers();
 		rmSync(userFolder, { recursive: true, force: true });
 		await dropDatabase(adminUrl, n8nDatabase).catch(() => undefined);
 		await dropDatabase(adminUrl, dataDatabase).catch(() => undefined);
@@ -112,6 +187,9 @@ export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
 	const dataUrl = new URL(adminUrl);
 	dataUrl.pathname = `/${dataDatabase}`;
 	const dataDatabaseUrl = dataUrl.toString();
+	const n8nUrl = new URL(adminUrl);
+	n8nUrl.pathname = `/${n8nDatabase}`;
+	const n8nDatabaseUrl = n8nUrl.toString();
 
 	const webhook = (path: string): WebhookEndpoint => {
 		const found = stack.workflows.flatMap((w) => (w.active ? w.webhooks : [])).find((h) => h.path === path);
@@ -122,49 +200,61 @@ export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
 		return found;
 	};
 
+	const callWebhook = async (path: string, call: WebhookCall = {}): Promise<WebhookAnswer> => {
+		const hook = webhook(path);
+		const url = new URL(hook.url);
+		for (const [key, value] of Object.entries(call.query ?? {})) url.searchParams.set(key, value);
+		const headers: Record<string, string> = { ...(call.headers ?? {}) };
+		let body: string | Buffer | undefined;
+		if (call.rawBody !== undefined) {
+			body = call.rawBody;
+			headers['content-type'] ??= 'text/plain';
+		} else if (call.body !== undefined) {
+			body = JSON.stringify(call.body);
+			headers['content-type'] ??= 'application/json';
+		}
+		const response = await fetch(url, {
+			method: call.method ?? hook.method,
+			headers,
+			body,
+			signal: AbortSignal.timeout(call.timeoutMs ?? 120_000),
+		});
+		const text = await response.text();
+		let parsed: unknown = text;
+		try {
+			parsed = JSON.parse(text);
+		} catch {
+			// not JSON: keep the text
+		}
+		return { status: response.status, headers: response.headers, body: parsed, text };
+	};
+
 	return {
 		...stack,
-		sim,
+		sim: sims[0],
+		sims,
+		smtp,
 		dataDatabaseUrl,
 		n8nDatabase,
 		userFolder,
 		logDir,
 		webhook,
 		postWebhook: async (path, body) => {
-			const hook = webhook(path);
-			const response = await fetch(hook.url, {
-				method: hook.method,
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify(body),
-				signal: AbortSignal.timeout(120_000),
-			});
-			const text = await response.text();
-			let parsed: unknown = text;
-			try {
-				parsed = JSON.parse(text);
-			} catch {
-				// not JSON: keep the text
-			}
-			return { status: response.status, body: parsed };
+			const { status, body: parsed } = await callWebhook(path, { body });
+			return { status, body: parsed };
 		},
+		callWebhook,
 		latestExecution: async (workflowId) => {
 			const [newest] = await stack.client.listExecutions(workflowId);
 			if (!newest) throw new Error(`workflow ${workflowId} has no executions`);
 			const detail = await stack.client.request<{ id: string; status: string; data: string }>('GET', `/rest/executions/${newest.id}`);
 			return { id: detail.id, status: detail.status, data: detail.data };
 		},
-		queryData: async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) => {
-			const client = new Client({ connectionString: dataDatabaseUrl });
-			await client.connect();
-			try {
-				return (await client.query<T>(sql, params)).rows;
-			} finally {
-				await client.end();
-			}
-		},
+		queryData: async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) => runSql<T>(dataDatabaseUrl, sql, params),
+		queryN8n: async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) => runSql<T>(n8nDatabaseUrl, sql, params),
 		stop: async () => {
 			await stack.stop();
-			await sim?.stop();
+			await stopHelpers();
 			rmSync(userFolder, { recursive: true, force: true });
 			if (process.env.PROMPTLAB_E2E_KEEP_DATABASES !== '1') {
 				await dropDatabase(adminUrl, n8nDatabase);

@@ -17,7 +17,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { z, type ZodError } from 'zod';
 
-import { meanWithCi, type Interval } from '../stats';
 import { ConflictError, NotFoundError, PromptLabError } from './errors';
 import { checkExecutionId, UUID_PATTERN } from './executions';
 import type { Queryable } from './pool';
@@ -36,45 +35,48 @@ function describeValue(value: unknown): string {
 	return String(value);
 }
 
+const ratingErrorMap: z.ZodErrorMap = (_issue, ctx) => ({
+	message: `Rating must be a whole number from 1 to 5 (got ${describeValue(ctx.data)})`,
+});
+
 /**
  * A rating: a whole number from 1 to 5. Digit strings ("4") are accepted because webhook bodies
  * and query strings carry text; "five", 3.5, 0, 6, null are refused with the value quoted.
+ * (Plain zod types with error maps rather than transforms: this runs on every write, and
+ * transform-heavy schemas cost ~10× more, see bench/feedback-writes.ts.)
  */
-export const ratingSchema = z.unknown().transform((value, ctx): Rating => {
-	let n = Number.NaN;
-	if (typeof value === 'number') n = value;
-	else if (typeof value === 'string' && /^\s*[+-]?\d+(\.\d+)?\s*$/.test(value)) n = Number(value.trim());
-	if (!Number.isInteger(n) || n < 1 || n > 5) {
-		ctx.addIssue({
-			code: z.ZodIssueCode.custom,
-			message: `Rating must be a whole number from 1 to 5 (got ${describeValue(value)})`,
-		});
-		return z.NEVER;
-	}
-	return n as Rating;
-});
+export const ratingSchema = z.preprocess(
+	(v) => (typeof v === 'string' && /^\s*[+-]?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v),
+	z.number({ errorMap: ratingErrorMap }).int().min(1).max(5),
+	{ errorMap: ratingErrorMap },
+) as z.ZodType<Rating, z.ZodTypeDef, unknown>;
 
 const optionalText = (label: string, max: number) =>
 	z
-		.union([z.string(), z.number()], { invalid_type_error: `${label} must be text` })
-		.nullish()
-		.transform((v) => (v === undefined || v === null ? null : String(v).trim() || null))
-		.refine((v) => v === null || v.length <= max, { message: `${label} is longer than ${max} characters` });
+		.string({ invalid_type_error: `${label} must be text` })
+		.trim()
+		.max(max, `${label} is longer than ${max} characters`)
+		.nullish();
 
 export const recordFeedbackSchema = z
 	.object({
-		executionId: optionalText('Execution ID', 36).refine((v) => v === null || UUID_PATTERN.test(v), {
-			message: 'Execution ID must be the UUID of an execution (as returned by Log Execution or ComfyUI Execute)',
-		}),
+		executionId: z.preprocess(
+			(v) => (v === '' ? null : v),
+			z
+				.string({ invalid_type_error: 'Execution ID must be text' })
+				.trim()
+				.regex(UUID_PATTERN, 'Execution ID must be the UUID of an execution (as returned by Log Execution or ComfyUI Execute)')
+				.nullish(),
+		),
 		promptId: optionalText('ComfyUI prompt ID', 200),
 		rating: ratingSchema,
 		comment: z
 			.string({ invalid_type_error: 'Comment must be text' })
-			.nullish()
-			.transform((c) => (c === undefined || c === null || c.trim() === '' ? null : c))
-			.refine((c) => c === null || [...c].length <= MAX_COMMENT_LENGTH, {
+			// Postgres counts characters (code points), JavaScript UTF-16 units: count like the CHECK does.
+			.refine((c) => c.length <= MAX_COMMENT_LENGTH || [...c].length <= MAX_COMMENT_LENGTH, {
 				message: `Comment is longer than ${MAX_COMMENT_LENGTH} characters`,
-			}),
+			})
+			.nullish(),
 		userId: z.preprocess(
 			(v) => (typeof v === 'number' ? String(v) : v),
 			z
@@ -92,8 +94,29 @@ export const recordFeedbackSchema = z
 		}
 	});
 
-export type RecordFeedbackInput = z.input<typeof recordFeedbackSchema>;
-export type ValidFeedbackInput = z.output<typeof recordFeedbackSchema>;
+export interface RecordFeedbackInput {
+	/** Our execution id (UUID); or give promptId. */
+	executionId?: string | null;
+	/** The ComfyUI prompt id of the execution. */
+	promptId?: string | null;
+	/** A whole number from 1 to 5 (a digit string such as "4" is accepted). */
+	rating: number | string;
+	comment?: string | null;
+	userId: string | number;
+	source?: string | null;
+	/** Retries with the same key count once; defaults to `${executionId}:${userId}` (latest content wins). */
+	idempotencyKey?: string | null;
+}
+
+export interface ValidFeedbackInput {
+	executionId: string | null;
+	promptId: string | null;
+	rating: Rating;
+	comment: string | null;
+	userId: string;
+	source: string | null;
+	idempotencyKey: string | null;
+}
 
 /** First zod issue → ConflictError naming the field (the node parameter of the same name). */
 export function validationError(error: ZodError): ConflictError {
@@ -105,7 +128,17 @@ export function validationError(error: ZodError): ConflictError {
 export function parseFeedbackInput(input: unknown): ValidFeedbackInput {
 	const result = recordFeedbackSchema.safeParse(input);
 	if (!result.success) throw validationError(result.error);
-	return result.data;
+	const v = result.data;
+	const orNull = (text: string | null | undefined) => (text ? text : null);
+	return {
+		executionId: orNull(v.executionId),
+		promptId: orNull(v.promptId),
+		rating: v.rating,
+		comment: v.comment && v.comment.trim() !== '' ? v.comment : null,
+		userId: v.userId,
+		source: orNull(v.source),
+		idempotencyKey: orNull(v.idempotencyKey),
+	};
 }
 
 export interface Feedback {
@@ -141,10 +174,8 @@ export interface TemplateStats {
 	ratingSum: number;
 	ratingSumSq: number;
 	meanRating: number | null;
-	/** Sample standard deviation of the ratings (0 with a single rating). */
+	/** Sample standard deviation of the ratings (n − 1; 0 with a single rating). */
 	stddevRating: number | null;
-	/** 95% Student t interval of the mean rating; null below two ratings. */
-	meanRatingCi95: Interval | null;
 	/** Count of ratings per star. */
 	histogram: Record<'1' | '2' | '3' | '4' | '5', number>;
 	/** Ratings ≥ 4. */
@@ -235,7 +266,9 @@ export function toTemplateStats(row: StatsRow): TemplateStats {
 	const ratingSum = n(row.rating_sum);
 	const ratingSumSq = n(row.rating_sum_sq);
 	const durationCount = n(row.duration_count);
-	const rating = ratingCount > 0 ? meanWithCi(ratingCount, ratingSum, ratingSumSq) : null;
+	// Same formula as lib/stats meanWithCi, without its t quantile: this runs on every write.
+	const mean = ratingCount > 0 ? ratingSum / ratingCount : null;
+	const variance = ratingCount > 1 ? Math.max(0, (ratingSumSq - (ratingSum * ratingSum) / ratingCount) / (ratingCount - 1)) : 0;
 	const goodCount = hist[3] + hist[4];
 	return {
 		templateId: row.template_id,
@@ -249,9 +282,8 @@ export function toTemplateStats(row: StatsRow): TemplateStats {
 		ratingCount,
 		ratingSum,
 		ratingSumSq,
-		meanRating: rating ? rating.mean : null,
-		stddevRating: rating ? rating.standardDeviation : null,
-		meanRatingCi95: rating ? rating.ci : null,
+		meanRating: mean,
+		stddevRating: mean === null ? null : Math.sqrt(variance),
 		histogram: { '1': hist[0], '2': hist[1], '3': hist[2], '4': hist[3], '5': hist[4] },
 		goodCount,
 		goodShare: ratingCount > 0 ? goodCount / ratingCount : null,

@@ -14,7 +14,7 @@ import { startN8nProcess, type N8nDatabase, type N8nProcess } from './instance';
 import { installPackageIntoN8n, type InstalledPackage } from './package';
 import { seconds, silentLog, type Log } from './proc';
 import { N8nRestClient, type CredentialSummary, type CredentialTypeDescription, type OwnerAccount } from './rest';
-import { deployWorkflows, loadWorkflowFiles, type DeployedWorkflow } from './workflows';
+import { deployWorkflows, loadWorkflowFiles, type DeployedWorkflow, type PrepareWorkflow } from './workflows';
 
 export const PACKAGE_NAME = 'n8n-nodes-promptlab';
 export const POSTGRES_CREDENTIAL_TYPE = 'promptLabPostgres';
@@ -51,6 +51,15 @@ export interface StackOptions {
 	importStateFile?: string;
 	/** ComfyUI base URL for the ComfyUI credential. */
 	comfyUiUrl: string;
+	/** More ComfyUI servers for the credential's pool ("Additional Server URLs"). */
+	comfyUiAdditionalUrls?: string[];
+	/**
+	 * Further credentials to create (or update, by name and type), e.g. an SMTP server for the
+	 * weekly report. Workflow nodes that use a credential of that type are pointed at it on import.
+	 */
+	extraCredentials?: ExtraCredential[];
+	/** Adjusts each workflow before import (e.g. report recipients from the environment). */
+	prepareWorkflow?: PrepareWorkflow;
 	/** Queue mode: this many `n8n worker` processes beside main, on Redis. */
 	queue?: { workers: number; redisHost: string; redisPort: number; redisDb?: number; prefix: string };
 	/** Where the n8n process logs go (main.log, worker-1.log, ...). */
@@ -60,6 +69,13 @@ export interface StackOptions {
 	/** Receives every n8n log line with its process label. */
 	echo?: (label: string, line: string) => void;
 	log?: Log;
+}
+
+export interface ExtraCredential {
+	name: string;
+	/** n8n credential type, e.g. 'smtp' or 'httpHeaderAuth'. */
+	type: string;
+	data: Record<string, unknown>;
 }
 
 export interface StackTimings {
@@ -132,11 +148,15 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
 }
 
 /** Credential data from the credential type's own fields, so new fields keep their defaults. */
-function comfyUiCredentialData(type: CredentialTypeDescription, baseUrl: string): Record<string, unknown> {
+function comfyUiCredentialData(type: CredentialTypeDescription, baseUrl: string, additionalUrls: string[] = []): Record<string, unknown> {
 	const data: Record<string, unknown> = {};
 	const field = (name: string) => type.properties.find((p) => p.name === name);
 	const urlField = ['baseUrl', 'url', 'host', 'serverUrl'].find((name) => field(name));
 	data[urlField ?? 'baseUrl'] = baseUrl;
+	if (additionalUrls.length > 0) {
+		if (!field('additionalServers')) throw new Error('The ComfyUI credential type has no "additionalServers" field: it cannot hold a server pool');
+		data.additionalServers = additionalUrls.join(', ');
+	}
 	const authentication = field('authentication') as { options?: Array<{ value: unknown }> } | undefined;
 	if (authentication?.options?.some((o) => o.value === 'none')) data.authentication = 'none';
 	return data;
@@ -235,8 +255,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 			credentials[COMFYUI_CREDENTIAL_TYPE] = await client.upsertCredential(
 				COMFYUI_CREDENTIAL_NAME,
 				COMFYUI_CREDENTIAL_TYPE,
-				comfyUiCredentialData(comfyType, options.comfyUiUrl),
+				comfyUiCredentialData(comfyType, options.comfyUiUrl, options.comfyUiAdditionalUrls),
 			);
+		}
+		for (const extra of options.extraCredentials ?? []) {
+			if (!typeByName.has(extra.type)) {
+				throw new Error(`Credential "${extra.name}": n8n has no credential type "${extra.type}"`);
+			}
+			credentials[extra.type] = await client.upsertCredential(extra.name, extra.type, extra.data);
 		}
 		let previouslyImported: Record<string, string> | undefined;
 		if (options.importStateFile) {
@@ -251,6 +277,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 		const workflows = await deployWorkflows(client, loadWorkflowFiles(options.workflows), credentials, publicUrl, {
 			log,
 			previouslyImported,
+			prepare: options.prepareWorkflow,
 		});
 		if (options.importStateFile && previouslyImported) {
 			writeFileSync(options.importStateFile, `${JSON.stringify(previouslyImported, null, 2)}\n`);

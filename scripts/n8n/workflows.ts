@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import type { Log } from './proc';
-import type { CredentialSummary, N8nRestClient, StoredWorkflow, WorkflowJson, WorkflowNode } from './rest';
+import { N8nApiError, type CredentialSummary, type N8nRestClient, type StoredWorkflow, type WorkflowJson, type WorkflowNode } from './rest';
 
 export interface WorkflowFile {
 	file: string;
@@ -136,12 +136,51 @@ export function webhookEndpoints(workflow: WorkflowJson & { id: string }, public
 	return endpoints;
 }
 
+/** n8n's own reason for refusing to publish (its JSON `message`), without the stack trace. */
+function activationMessage(error: unknown): string {
+	if (error instanceof N8nApiError) {
+		try {
+			const message = (JSON.parse(error.body) as { message?: unknown }).message;
+			if (typeof message === 'string' && message) return message;
+		} catch {
+			// not JSON: fall back to the whole error
+		}
+	}
+	return error instanceof Error ? error.message : String(error);
+}
+
+/** Adjusts a workflow before it is imported (e.g. settings taken from the environment by `npm start`). */
+export type PrepareWorkflow = (workflow: WorkflowJson & { id: string }) => WorkflowJson & { id: string };
+
+/**
+ * The value of one field of a Set node ("Edit Fields", typeVersion 3.3+) in a workflow copy, e.g.
+ * the recipients in the weekly report's "Report Settings". Unknown node or field: an error.
+ */
+export function setAssignment(workflow: WorkflowJson & { id: string }, nodeName: string, field: string, value: string): WorkflowJson & { id: string } {
+	let found = false;
+	const nodes = workflow.nodes.map((node) => {
+		if (node.name !== nodeName) return node;
+		const assignments = (node.parameters.assignments as { assignments?: Array<{ name: string; value: unknown }> } | undefined)?.assignments;
+		if (!assignments?.some((a) => a.name === field)) return node;
+		found = true;
+		return {
+			...node,
+			parameters: {
+				...node.parameters,
+				assignments: { assignments: assignments.map((a) => (a.name === field ? { ...a, value } : a)) },
+			},
+		};
+	});
+	if (!found) throw new Error(`workflow "${workflow.name}" has no Set node "${nodeName}" with a field "${field}"`);
+	return { ...workflow, nodes };
+}
+
 /**
  * Imports (creates or updates by id) every workflow and publishes each one that has a trigger.
  * A workflow that n8n refuses to publish is reported, not fatal: the others still deploy.
  *
- * With `previouslyImported` (workflow id → file sha256 of the last import, updated in place), a
- * workflow whose file did not change is left as it is in n8n: edits made in the editor and an
+ * With `previouslyImported` (workflow id → sha256 of the file and its credential binding at the
+ * last import, updated in place), a workflow whose file did not change is left as it is in n8n: edits made in the editor and an
  * unpublish survive a restart. A changed file is imported again (the file wins) and republished.
  */
 export async function deployWorkflows(
@@ -149,29 +188,34 @@ export async function deployWorkflows(
 	files: WorkflowFile[],
 	credentials: Record<string, CredentialSummary>,
 	publicUrl: string,
-	options: { log?: Log; previouslyImported?: Record<string, string> } = {},
+	options: { log?: Log; previouslyImported?: Record<string, string>; prepare?: PrepareWorkflow } = {},
 ): Promise<DeployedWorkflow[]> {
-	const { log, previouslyImported } = options;
+	const { log, previouslyImported, prepare } = options;
 	const deployed: DeployedWorkflow[] = [];
-	for (const { file, sha256, workflow } of files) {
+	for (const file of files) {
+		const workflow = prepare ? prepare(file.workflow) : file.workflow;
+		const bound = bindCredentials(workflow, credentials, log);
+		// What `prepare` or the credential binding changed (e.g. an SMTP credential created since the
+		// last start) counts like a change of the file: the workflow is imported again.
+		const sha256 = createHash('sha256').update(file.sha256).update(JSON.stringify(bound)).digest('hex');
+		const fileName = file.file;
 		if (previouslyImported?.[workflow.id] === sha256 && (await client.workflowExists(workflow.id))) {
 			const stored = await client.getWorkflow(workflow.id);
 			deployed.push({
 				id: stored.id,
 				name: stored.name,
-				file,
+				file: fileName,
 				imported: false,
 				active: stored.active,
 				webhooks: webhookEndpoints({ ...stored, id: stored.id }, publicUrl),
 			});
 			continue;
 		}
-		const bound = bindCredentials(workflow, credentials, log);
 		const stored: StoredWorkflow = await client.upsertWorkflow(bound);
 		const entry: DeployedWorkflow = {
 			id: stored.id,
 			name: stored.name,
-			file,
+			file: fileName,
 			imported: true,
 			active: false,
 			webhooks: webhookEndpoints(bound, publicUrl),
@@ -181,8 +225,8 @@ export async function deployWorkflows(
 				const activated = await client.activateWorkflow(stored.id, stored.versionId);
 				entry.active = activated.active;
 			} catch (error) {
-				entry.activationError = error instanceof Error ? error.message : String(error);
-				log?.(`could not publish "${stored.name}" (${basename(file)}): ${entry.activationError}`);
+				entry.activationError = activationMessage(error);
+				log?.(`could not publish "${stored.name}" (${basename(fileName)}): ${entry.activationError}`);
 			}
 		}
 		if (previouslyImported) previouslyImported[workflow.id] = sha256;

@@ -1390,6 +1390,13 @@ export class ComfySimServer implements ComfySim {
 				this.timers.set(timer, () => reject(new RunAbandoned()));
 			});
 		}
+		if (!(ms > 0)) {
+			// Node clamps setTimeout(0) to 1 ms, which would make a "0 ms" node cost the simulator 1 ms:
+			// yield to the event loop instead. A restart in between bumps the generation.
+			return new Promise((resolve, reject) => {
+				setImmediate(() => (generation !== this.generation ? reject(new RunAbandoned()) : resolve()));
+			});
+		}
 		return new Promise((resolve, reject) => {
 			const timer = setTimeout(() => {
 				this.timers.delete(timer);

@@ -3,7 +3,7 @@
  * calling lib/db/feedback.ts recordFeedback against a real Postgres (DATABASE_URL, else an
  * embedded server) in a fresh database seeded with 10,000 executions over 100 versions.
  *
- *   npx ts-node --transpile-only bench/feedback-writes.ts [--workers 8] [--writes 2500] [--executions 10000]
+ *   npx ts-node --transpile-only bench/feedback-writes.ts [--workers 8] [--writes 2500] [--executions 10000] [--async-commit]
  *
  * The mix per worker: new ratings (some with explicit idempotency keys), replacements (same user
  * and execution, another rating) and webhook retries (an earlier key again). At the end the
@@ -39,6 +39,7 @@ const settings = {
 	templates: 10,
 	versionsPerTemplate: 10,
 	campaignShare: 0.2,
+	asyncCommit: process.argv.includes('--async-commit'),
 	warmupWritesPerWorker: 50,
 	mix: { newDerivedKey: 0.5, newExplicitKey: 0.15, replacement: 0.25, retry: 0.1 },
 };
@@ -140,7 +141,7 @@ async function worker(client: PoolClient, index: number, executionIds: string[],
 		}
 		if (input.idempotencyKey) sentWithKeys.push(input);
 		const started = process.hrtime.bigint();
-		const outcome: RecordFeedbackResult = await recordFeedback(client, input);
+		const outcome: RecordFeedbackResult = await recordFeedback(client, input, { asyncCommit: settings.asyncCommit });
 		if (measure) result.latenciesMs.push(Number(process.hrtime.bigint() - started) / 1e6);
 		if (outcome.duplicate) result.outcomes.duplicate++;
 		else if (outcome.replaced) result.outcomes.replaced++;
@@ -271,7 +272,7 @@ async function main(): Promise<void> {
 		} catch {
 			// first run
 		}
-		const section = server.embedded ? 'embeddedPostgres' : 'databaseUrl';
+		const section = `${server.embedded ? 'embeddedPostgres' : 'databaseUrl'}${settings.asyncCommit ? 'AsyncCommit' : ''}`;
 		const runs = { ...(previous.runs ?? {}), [section]: summary };
 		writeFileSync(file, `${JSON.stringify({ benchmark: 'feedback-writes', runs }, null, '\t')}\n`);
 		if (!check.exact) process.exitCode = 1;

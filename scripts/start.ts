@@ -299,7 +299,12 @@ async function main(): Promise<void> {
 		const credentialList = Object.entries(stack.credentials).map(([type, c]) => `${c.name} [${type}]`);
 		lines.push(` Credentials: ${credentialList.length ? credentialList.join(', ') : '(none: credential types not loaded?)'}`);
 		lines.push(` ComfyUI:   ${comfyUiUrl}${useSimulator ? '  (SIMULATOR)' : ''}`);
-		if (stack.workflows.some((w) => w.id === WEEKLY_REPORT_WORKFLOW_ID)) lines.push(` Weekly report e-mail: ${smtp.summary}`);
+		if (stack.workflows.some((w) => w.id === WEEKLY_REPORT_WORKFLOW_ID)) {
+			const kept = !smtp.credential ? stack.credentials.smtp : undefined;
+			lines.push(
+				` Weekly report e-mail: ${kept ? `via the existing SMTP credential "${kept.name}" (no SMTP_HOST given; set it to replace the settings)` : smtp.summary}`,
+			);
+		}
 		lines.push(` Postgres:  ${new URL(postgres.url).host}  (n8n: promptlab_n8n, PromptLab data: promptlab, schema promptlab)`);
 		if (stack.workflows.length === 0) lines.push(` Workflows: none in ${WORKFLOWS_DIR}`);
 		else lines.push(` Workflows (${stack.workflows.length}):`);

@@ -1,6 +1,7 @@
 /**
- * Many jobs at once, on one server and across a pool: nothing lost, nothing mixed up; a dead
- * server skipped; a 200 MB output streamed with bounded memory.
+ * Many jobs at once, on one server and across a pool: nothing lost, nothing mixed up; jobs spread
+ * by server speed; jobs waiting in the pool cancellable; a dead server skipped; a 200 MB output
+ * streamed with bounded memory.
  */
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -13,6 +14,7 @@ import {
 	ComfyUiClient,
 	type CompletionResult,
 } from '../lib/comfyui';
+import { planDispatch, slotScheduler, type ServerLoad } from '../lib/comfyui/scheduler';
 import { startComfySim, type ComfySim } from './comfyui-sim';
 import { CHECKPOINT, fastClientConfig, simRef, txt2img, txt2video } from './comfyui.fixtures';
 
@@ -36,6 +38,15 @@ async function deadPort(): Promise<number> {
 	const { port } = server.address() as { port: number };
 	await new Promise<void>((resolve) => server.close(() => resolve()));
 	return port;
+}
+
+/** Resolves once `condition` holds (checked every 5 ms); a state to wait for, not a timing. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+	for (let i = 0; i < 2_000; i++) {
+		if (condition()) return;
+		await new Promise((resolve) => setTimeout(resolve, 5));
+	}
+	throw new Error(`never happened: ${what}`);
 }
 
 /** Each result's outputs are its own: in its own run folder, and ComfyUI ran that exact prompt there. */
@@ -96,6 +107,131 @@ it('50 concurrent runs across a 3-server pool: spread over all three, nothing lo
 	const owner = servers.find((s) => s.url === last.server) as ComfySim;
 	expect(owner.requests.some((r) => r.url.startsWith('/api/view') && r.url.includes(encodeURIComponent(last.promptId)))).toBe(true);
 	for (const c of pool.clients) expect(c.serverConnection.activeJobs).toBe(0);
+});
+
+it('a burst on servers of unequal speed is spread by speed: the slow server gets few jobs', async () => {
+	// Two fast servers and one 15× slower. Placing each job on the shortest queue at submit time
+	// gave each server a third (20 of 60) before anyone knew which one was slow.
+	const [fastA, fastB, slow] = await Promise.all([sim({ nodeTimeMs: 2 }), sim({ nodeTimeMs: 2 }), sim({ nodeTimeMs: 30 })]);
+	const servers = [fastA, fastB, slow];
+	const pool = new ComfyServerPool(servers.map((s) => fastClientConfig(s.url)));
+	const results = await Promise.all(Array.from({ length: 60 }, (_, i) => pool.run(txt2img({ seed: 5000 + i, steps: 2 }))));
+	expectOwnOutputs(results, new Map(servers.map((s) => [s.url, s])));
+	const count = (server: ComfySim) => results.filter((r) => r.server === server.url).length;
+	expect(count(slow)).toBeLessThan(10);
+	expect(count(fastA)).toBeGreaterThan(20);
+	expect(count(fastB)).toBeGreaterThan(20);
+	expect(slow.submitted.length + fastA.submitted.length + fastB.submitted.length).toBe(60);
+	// The pool learned each server's speed from the jobs it ran.
+	const health = await pool.health();
+	const mean = (server: ComfySim) => health.find((h) => h.server === server.url)?.meanJobMs as number;
+	expect(mean(slow)).toBeGreaterThan(mean(fastA));
+	expect(mean(slow)).toBeGreaterThan(mean(fastB));
+	for (const c of pool.clients) expect(c.serverConnection.activeJobs).toBe(0);
+	expect(slotScheduler().waiting).toBe(0);
+});
+
+it('a job waiting for a free server is cancelled or times out without ever reaching a server', async () => {
+	const server = await sim({ nodeTimeMs: 40 });
+	const pool = new ComfyServerPool([fastClientConfig(server.url)]);
+	const connection = pool.clients[0].serverConnection;
+	// Two jobs fill the server's two slots; further jobs wait in the pool.
+	const blockers = [pool.run(txt2img({ seed: 6000 })), pool.run(txt2img({ seed: 6001 }))];
+	await until(() => connection.activeJobs === 2, 'both blockers placed');
+
+	const cancelledId = '6b1f0d5e-0000-4000-8000-000000000001';
+	const timedOutId = '6b1f0d5e-0000-4000-8000-000000000002';
+	const abort = new AbortController();
+	const cancelled = pool.run(txt2img({ seed: 6002 }), { promptId: cancelledId, signal: abort.signal });
+	const timedOut = pool.run(txt2img({ seed: 6003 }), { promptId: timedOutId, timeoutMs: 150 });
+	await until(() => slotScheduler().waiting === 2, 'both jobs waiting in the pool');
+	abort.abort();
+
+	const cancelError = await cancelled.then(() => undefined, (e: unknown) => e);
+	expect(cancelError).toMatchObject({ code: 'cancelled', cancelAction: undefined, requestSent: false, promptId: cancelledId });
+	expect((cancelError as Error).message).toMatch(/still waiting for a free server/);
+	const timeoutError = await timedOut.then(() => undefined, (e: unknown) => e);
+	expect(timeoutError).toMatchObject({ code: 'timeout', cancelAction: undefined, requestSent: false, promptId: timedOutId });
+	expect((timeoutError as Error).message).toMatch(/still waiting for a free server/);
+
+	const done = await Promise.all(blockers);
+	for (const r of done) expect(r.status).toBe('success');
+	// Neither waiting job was ever sent: not queued, not cancelled, not asked about.
+	for (const id of [cancelledId, timedOutId]) {
+		expect(server.submitted.some((s) => s.promptId === id)).toBe(false);
+		expect(server.requests.some((r) => r.url.includes(id))).toBe(false);
+	}
+	expect(server.submitted).toHaveLength(2);
+	expect(slotScheduler().waiting).toBe(0);
+	expect(connection.activeJobs).toBe(0);
+	// The pool goes on: a later job runs.
+	expect((await pool.run(txt2img({ seed: 6004 }))).status).toBe('success');
+});
+
+it('jobs waiting in the pool move to the next server when theirs answers 503', async () => {
+	const unavailable = await sim({ faults: { submitStatus: 503 } });
+	const live = await sim({ nodeTimeMs: 2 });
+	const pool = new ComfyServerPool([fastClientConfig(unavailable.url), fastClientConfig(live.url)]);
+	const results = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.run(txt2img({ seed: 7000 + i }))));
+	for (const r of results) expect(r.server).toBe(live.url);
+	expectOwnOutputs(results, new Map([[live.url, live]]));
+	expect(unavailable.submitted).toHaveLength(0);
+	expect(unavailable.requests.some((r) => r.method === 'POST' && r.url.endsWith('/prompt') && r.status === 503)).toBe(true);
+	expect((pool.client(unavailable.url) as ComfyUiClient).serverConnection.downUntil).toBeGreaterThan(Date.now());
+	for (const c of pool.clients) expect(c.serverConnection.activeJobs).toBe(0);
+});
+
+it('submit() places at once and the pool learns the server speed from the prompt events', async () => {
+	const server = await sim({ nodeTimeMs: 3 });
+	const pool = new ComfyServerPool([fastClientConfig(server.url)]);
+	const submitted = await Promise.all(Array.from({ length: 5 }, (_, i) => pool.submit(txt2img({ seed: 8000 + i }))));
+	// Not held back by the slots run() uses: all five are on the server's queue.
+	expect(server.submitted).toHaveLength(5);
+	const client = pool.client(server.url) as ComfyUiClient;
+	for (const s of submitted) expect((await client.waitForCompletion(s.promptId)).status).toBe('success');
+	const [health] = await pool.health();
+	expect(health.meanJobMs).toBeGreaterThan(0);
+	expect(health.activeJobs).toBe(0);
+});
+
+describe('planDispatch (where waiting jobs go)', () => {
+	const speeds = { fastA: 70, fastB: 70, medium: 140, slow: 280 };
+	type Name = keyof typeof speeds;
+	const all = Object.keys(speeds) as Name[];
+	const loads = (ours: Partial<Record<Name, number>>, reported: Partial<Record<Name, number>> = {}) =>
+		(name: Name): ServerLoad => ({ ours: ours[name] ?? 0, reported: reported[name] ?? ours[name] ?? 0, meanMs: speeds[name], up: true });
+	const waiting = (n: number) => Array.from({ length: n }, () => ({ servers: all, slotsPerServer: 2 }));
+	const perServer = (grants: Array<{ server: Name }>) => Object.fromEntries(all.map((n) => [n, grants.filter((g) => g.server === n).length]));
+
+	it('fills every server up to its slots while the backlog is long, oldest jobs first', () => {
+		const grants = planDispatch(waiting(200), loads({}));
+		expect(perServer(grants)).toEqual({ fastA: 2, fastB: 2, medium: 2, slow: 2 });
+		expect(grants.map((g) => g.job).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+	});
+
+	it('at the end of a batch, keeps the last jobs for a fast server rather than the idle slow one', () => {
+		// Fast servers full, the slow one idle, two jobs left and nothing else arriving: each would
+		// finish sooner queued for a fast server (3 × 70 ms) than on the slow one (280 ms).
+		expect(planDispatch(waiting(2), loads({ fastA: 2, fastB: 2, medium: 2 }))).toEqual([]);
+		// With a long backlog the slow server is worth its slots.
+		expect(perServer(planDispatch(waiting(20), loads({ fastA: 2, fastB: 2, medium: 2 })))).toEqual({ fastA: 0, fastB: 0, medium: 0, slow: 2 });
+	});
+
+	it('while jobs keep arriving, an idle slow server takes a waiting job', () => {
+		expect(perServer(planDispatch(waiting(2), loads({ fastA: 2, fastB: 2, medium: 2 }), { arrivalGapMs: 30 }))).toEqual({
+			fastA: 0,
+			fastB: 0,
+			medium: 0,
+			slow: 1,
+		});
+	});
+
+	it("counts other clients' jobs the server reports, and skips servers marked down", () => {
+		// fastA reports 6 queued jobs of another process: the job goes to fastB.
+		expect(planDispatch(waiting(1), loads({}, { fastA: 6 }))[0].server).toBe('fastB');
+		const downB = (name: Name): ServerLoad => ({ ...loads({}, { fastA: 6 })(name), up: name !== 'fastB' });
+		expect(planDispatch(waiting(1), downB)[0].server).toBe('medium');
+	});
 });
 
 it('the pool skips an unreachable server and marks it down', async () => {

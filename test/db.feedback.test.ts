@@ -247,7 +247,8 @@ describe('feedback repository (real Postgres)', () => {
 				// one user changing their mind 8 times at once, with and without keys
 				...Array.from({ length: 8 }, (_, k) => ({ userId: 'indecisive', rating: ((k * 3) % 5) + 1, idempotencyKey: k % 3 ? `r${round}-ind-${k}` : undefined })),
 			];
-			const results = await Promise.all(writes.map((w) => recordFeedback(pool, { executionId: e, ...w })));
+			// half of them with asynchronous commit: same statement, same exactness
+			const results = await Promise.all(writes.map((w, k) => recordFeedback(pool, { executionId: e, ...w }, { asyncCommit: k % 2 === 0 })));
 			const { rows } = await pool.query<{ user_id: string; rating: number }>(
 				'SELECT user_id, rating FROM feedback WHERE execution_id = $1 ORDER BY user_id',
 				[e],

@@ -45,7 +45,7 @@ const recordParameters = {
 	rating: '={{ $json.rating }}',
 	userId: '={{ $json.userId }}',
 	comment: '={{ $json.comment ?? "" }}',
-	options: { idempotencyKey: '={{ $json.key ?? "" }}', source: 'webhook' },
+	options: { idempotencyKey: '={{ $json.key ?? "" }}', source: 'webhook', asyncCommit: true },
 };
 
 describe('Record Feedback node in n8n-core WorkflowExecute', () => {

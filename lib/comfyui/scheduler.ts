@@ -4,12 +4,12 @@ import type { ComfyEvent, PromptSubscriber } from './events';
 /**
  * When and where the pool's jobs go.
  *
- * ComfyUI runs one prompt at a time per server, and servers of one pool differ in speed. Placing
- * every job at submit time on the shortest queue commits a burst evenly before anyone knows which
- * server is slow, and a job queued on a server cannot move. So run() jobs wait here instead, and
- * each server gets at most a few of them (one running, one queued so it never idles). A server gets
- * a job only when it is where the job is expected to finish first, and the slowest server is left
- * out at the end of a batch, when a faster one frees up sooner.
+ * ComfyUI runs one prompt at a time per server, and the servers of one pool differ in speed.
+ * Placing every job at submit time on the shortest queue commits a burst evenly before anyone
+ * knows which server is slow, and a job queued on a server cannot move. So run() jobs wait here,
+ * a server holds at most a few of them (one running, one queued so it never idles), and each
+ * freed slot goes to the job that is expected to finish first there (planDispatch). Speeds are
+ * learned per server from finished jobs.
  */
 
 export interface ServerLoad {
@@ -32,32 +32,49 @@ export interface PlanJob<S> {
 
 export interface PlanOptions {
 	/**
-	 * Jobs expected to arrive while the slowest server runs one: planned after the waiting jobs so
-	 * a steady stream keeps every server busy, while the end of a batch (nothing arriving) keeps
-	 * its last jobs off a slow server.
+	 * How far apart jobs have been arriving lately: max(now − newest arrival, newest − the one
+	 * before). While it is shorter than an idle server's job time, jobs keep coming faster than
+	 * that server would run one, and it takes a job rather than leave it queueing elsewhere.
+	 * Infinity (default): nothing arriving, the plan alone decides.
 	 */
-	expectedArrivals?: number;
+	arrivalGapMs?: number;
 	/** Where ties start (round robin between equal servers). */
 	rotation?: number;
 }
+
+/**
+ * While jobs keep coming, an idle server takes one only if it would finish it within this
+ * multiple of the time the work already known (queued, running, waiting) needs to drain: if the
+ * stream stops right then, that job ends the batch at most half as late again. Tuned on a model of
+ * the pool (burst, 2–32 callers; 2–6 servers, up to 10× apart).
+ */
+const IDLE_SERVER_DRAIN_FACTOR = 1.5;
 
 interface PlannedServer {
 	load: ServerLoad;
 	/** Jobs the plan has put on it so far, on top of its load. */
 	planned: number;
 	ours: number;
+	/** Nothing running or queued there, and the plan gave it nothing. */
+	idle: boolean;
 }
 
 /**
- * Expected finish time, planned over the whole backlog: the waiting jobs in FIFO order, then the
- * arrivals expected soon, each onto the server where it would finish first, (jobs there + 1) ×
- * mean job time, counting the jobs planned before it. Planning the whole backlog (rather than the
- * oldest job alone) is what lets a slow server take work while the queue is long: the oldest job
- * finishes sooner on a busy fast server, but the tenth does not. When the plan puts a job on a
- * server that has a free slot now, the oldest waiting job that may go there takes the slot; jobs
- * planned on busy servers keep waiting. A server's load is max(reported queue, our jobs there).
+ * Where the waiting jobs go now. Returns the grants: (index into `jobs`, server). Pure; the
+ * caller applies them.
  *
- * Returns the grants: (index into `jobs`, server). Pure; the caller applies them.
+ * 1. Expected finish time, planned over the whole backlog: the waiting jobs in FIFO order, each
+ *    onto the server where it would finish first, (jobs there + 1) × mean job time, counting the
+ *    jobs planned before it. Planning the backlog rather than the oldest job alone is what gives
+ *    a slow server work while the queue is long (the oldest job finishes sooner on a busy fast
+ *    server, the tenth does not) and none at the end of a batch, when a faster server frees up
+ *    sooner. A job planned on a server with a free slot goes now (the oldest waiting job that may
+ *    go there takes the slot); one planned on a busy server keeps waiting. A server's load is
+ *    max(reported queue, our jobs there).
+ * 2. While jobs keep arriving (closed loops: each caller starts its next job when one ends), an
+ *    idle server takes a job that would otherwise queue behind another or wait: the jobs to come
+ *    need that capacity, and leaving it idle only because each single job finishes sooner on a
+ *    faster server lowers the throughput of every job after it.
  */
 export function planDispatch<S>(
 	jobs: ReadonlyArray<PlanJob<S>>,
@@ -69,7 +86,12 @@ export function planDispatch<S>(
 		for (const server of job.servers) {
 			if (servers.has(server)) continue;
 			const load = loadOf(server);
-			servers.set(server, { load, planned: Math.max(load.reported, load.ours), ours: load.ours });
+			servers.set(server, {
+				load,
+				planned: Math.max(load.reported, load.ours),
+				ours: load.ours,
+				idle: load.reported === 0 && load.ours === 0,
+			});
 		}
 	}
 	// Unknown speed: assume as fast as the fastest known, so a new server is tried and learned.
@@ -77,11 +99,14 @@ export function planDispatch<S>(
 	const fallbackMs = known.length > 0 ? Math.min(...known) : 1;
 	const meanOf = (s: PlannedServer) => (s.load.meanMs !== undefined && s.load.meanMs > 0 ? s.load.meanMs : fallbackMs);
 	const rotation = options.rotation ?? 0;
-
-	const cheapest = (job: PlanJob<S>): S | undefined => {
+	const usable = (job: PlanJob<S>): readonly S[] => {
 		const up = job.servers.filter((s) => servers.get(s)?.load.up);
 		// All marked down: plan on them anyway; the submit finds out and moves on.
-		const eligible = up.length > 0 ? up : job.servers;
+		return up.length > 0 ? up : job.servers;
+	};
+
+	const cheapest = (job: PlanJob<S>): S | undefined => {
+		const eligible = usable(job);
 		let best: S | undefined;
 		let bestFinish = Infinity;
 		let bestOurs = Infinity;
@@ -101,43 +126,59 @@ export function planDispatch<S>(
 	// so waiting behind another client's long queue only gets later); otherwise only below the cap.
 	const hasSlot = (state: PlannedServer, slots: number) => state.ours === 0 || Math.max(state.load.reported, state.ours) < slots;
 
-	const grants: Array<{ job: number; server: S }> = [];
+	const grants: Array<{ job: number; server: S; queued: boolean }> = [];
 	if (jobs.length === 0) return grants;
 	const anySlot = jobs.some((job) => job.servers.some((s) => hasSlot(servers.get(s) as PlannedServer, job.slotsPerServer)));
 	if (!anySlot) return grants;
+
+	// 1. The plan over the waiting jobs.
 	/** Waiting jobs the plan put on a busy server, oldest first. */
 	const deferred: number[] = [];
-	const arrivals = Math.max(0, Math.floor(options.expectedArrivals ?? 0));
-	const last = jobs[jobs.length - 1];
-	for (let k = 0; k < jobs.length + arrivals; k++) {
-		const real = k < jobs.length;
-		if (!real && deferred.length === 0) break;
-		const job = real ? jobs[k] : last;
-		const server = cheapest(job);
+	for (let k = 0; k < jobs.length; k++) {
+		const server = cheapest(jobs[k]);
 		if (server === undefined) continue;
 		const state = servers.get(server) as PlannedServer;
 		state.planned++;
-		if (!hasSlot(state, job.slotsPerServer)) {
-			if (real) deferred.push(k);
+		if (!hasSlot(state, jobs[k].slotsPerServer)) {
+			deferred.push(k);
 			continue;
 		}
 		const at = deferred.findIndex((d) => jobs[d].servers.includes(server) && hasSlot(state, jobs[d].slotsPerServer));
-		let taker: number;
+		let taker = k;
 		if (at >= 0) {
 			taker = deferred[at];
 			deferred.splice(at, 1);
 			// This job takes the older one's place in the plan, on the busy server.
-			if (real) deferred.push(k);
-		} else if (real) {
-			taker = k;
-		} else {
-			continue;
+			deferred.push(k);
 		}
-		grants.push({ job: taker, server });
+		grants.push({ job: taker, server, queued: !state.idle });
+		state.idle = false;
 		state.ours++;
-		if (grants.length === jobs.length) break;
 	}
-	return grants;
+
+	// 2. Jobs still coming: idle servers, fastest first, take the oldest job that would wait or queue.
+	const gap = options.arrivalGapMs ?? Infinity;
+	const drainMs = Math.max(...[...servers.values()].map((state) => state.planned * meanOf(state)));
+	const idle = [...servers.entries()]
+		.filter(([, state]) => state.idle && state.load.up && gap < meanOf(state) && meanOf(state) <= IDLE_SERVER_DRAIN_FACTOR * drainMs)
+		.sort((a, b) => meanOf(a[1]) - meanOf(b[1]));
+	for (const [server, state] of idle) {
+		const fits = (k: number) => usable(jobs[k]).includes(server);
+		const waiting = deferred.findIndex(fits);
+		if (waiting >= 0) {
+			grants.push({ job: deferred[waiting], server, queued: false });
+			deferred.splice(waiting, 1);
+		} else {
+			const queued = grants.find((g) => g.queued && fits(g.job));
+			if (!queued) continue;
+			(servers.get(queued.server) as PlannedServer).ours--;
+			queued.server = server;
+			queued.queued = false;
+		}
+		state.idle = false;
+		state.ours++;
+	}
+	return grants.map(({ job, server }) => ({ job, server }));
 }
 
 /** Weight of the newest job in a server's mean once it has a few (earlier: plain mean). */
@@ -254,9 +295,6 @@ export interface SlotHandle {
 
 /** While jobs wait, re-plan at least this often: load changes nobody tells us about (other processes). */
 const REPLAN_INTERVAL_MS = 250;
-/** Arrival times older than this are forgotten. */
-const ARRIVALS_KEPT_MS = 10 * 60_000;
-const ARRIVALS_KEPT = 10_000;
 
 /**
  * The waiting room of every pool in this process: pools built from the same credentials (one per
@@ -268,7 +306,8 @@ export class SlotScheduler {
 	private held: HeldJob[] = [];
 	private seq = 0;
 	private rotation = 0;
-	private arrivals: number[] = [];
+	private lastArrival?: number;
+	private previousArrival?: number;
 	private timer?: NodeJS.Timeout;
 
 	/** Jobs waiting for a server (diagnostics, tests). */
@@ -314,10 +353,7 @@ export class SlotScheduler {
 	dispatch(): void {
 		if (this.held.length > 0) {
 			const snapshot = this.held.slice();
-			const grants = planDispatch(snapshot, serverLoad, {
-				expectedArrivals: this.expectedArrivals(snapshot),
-				rotation: this.rotation++,
-			});
+			const grants = planDispatch(snapshot, serverLoad, { arrivalGapMs: this.arrivalGapMs(), rotation: this.rotation++ });
 			for (const { job, server } of grants) {
 				const held = snapshot[job];
 				this.held.splice(this.held.indexOf(held), 1);
@@ -329,30 +365,13 @@ export class SlotScheduler {
 	}
 
 	private noteArrival(): void {
-		const now = Date.now();
-		this.arrivals.push(now);
-		if (this.arrivals.length > ARRIVALS_KEPT || now - this.arrivals[0] > ARRIVALS_KEPT_MS) {
-			const cutoff = now - ARRIVALS_KEPT_MS;
-			this.arrivals = this.arrivals.filter((t, i) => t >= cutoff && i >= this.arrivals.length - ARRIVALS_KEPT);
-		}
+		this.previousArrival = this.lastArrival;
+		this.lastArrival = Date.now();
 	}
 
-	/** As many jobs as arrived during the last run of a job on the slowest known server. */
-	private expectedArrivals(jobs: readonly HeldJob[]): number {
-		let horizonMs = 0;
-		const seen = new Set<ServerConnection>();
-		for (const job of jobs) {
-			for (const server of job.servers) {
-				if (seen.has(server)) continue;
-				seen.add(server);
-				horizonMs = Math.max(horizonMs, meanJobTime(server) ?? 0);
-			}
-		}
-		if (horizonMs <= 0) return 0;
-		const since = Date.now() - horizonMs;
-		let count = 0;
-		for (let i = this.arrivals.length - 1; i >= 0 && this.arrivals[i] >= since; i--) count++;
-		return count;
+	private arrivalGapMs(): number {
+		if (this.lastArrival === undefined || this.previousArrival === undefined) return Infinity;
+		return Math.max(Date.now() - this.lastArrival, this.lastArrival - this.previousArrival);
 	}
 
 	private updateTimer(): void {

@@ -42,8 +42,8 @@ const ratingErrorMap: z.ZodErrorMap = (_issue, ctx) => ({
 /**
  * A rating: a whole number from 1 to 5. Digit strings ("4") are accepted because webhook bodies
  * and query strings carry text; "five", 3.5, 0, 6, null are refused with the value quoted.
- * (Plain zod types with error maps rather than transforms: this runs on every write, and
- * transform-heavy schemas cost ~10× more, see bench/feedback-writes.ts.)
+ * (Plain zod types with error maps rather than per-field transforms: this runs on every write,
+ * and the transform-based schema measured ~100 µs per call against ~9 µs for this one.)
  */
 export const ratingSchema = z.preprocess(
 	(v) => (typeof v === 'string' && /^\s*[+-]?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v),
@@ -121,7 +121,7 @@ export interface ValidFeedbackInput {
 /** First zod issue → ConflictError naming the field (the node parameter of the same name). */
 export function validationError(error: ZodError): ConflictError {
 	const issue = error.issues[0];
-	return new ConflictError(issue.message, String(issue.path[0] ?? 'rating'));
+	return new ConflictError(issue.message, issue.path.length > 0 ? String(issue.path[0]) : undefined);
 }
 
 /** Validates a feedback request (the node calls this before touching the database, and so does recordFeedback). */
@@ -303,7 +303,8 @@ const histSum = [1, 2, 3, 4, 5].map((k) => `s.rating_hist[${k}] + EXCLUDED.ratin
 
 /**
  * $1 execution id (uuid) or ComfyUI prompt id, $2 user id, $3 rating, $4 comment, $5 source,
- * $6 explicit idempotency key (NULL: derived from execution + user, latest content wins).
+ * $6 explicit idempotency key (NULL: derived from execution + user, latest content wins),
+ * $7 asynchronous commit (see RecordFeedbackOptions).
  */
 function recordStatement(lookup: 'id' | 'promptId'): string {
 	const where = lookup === 'id' ? 'e.id = $1::uuid' : 'e.prompt_id = $1::text';
@@ -375,13 +376,26 @@ SELECT (SELECT ex.id FROM ex) AS execution_id,
 	(SELECT row_to_json(up) FROM up) AS feedback,
 	(SELECT row_to_json(ts) FROM ts) AS stats,
 	(SELECT count(*) FROM vs)::int AS variant_rows,
-	(SELECT count(*) FROM us)::int AS unit_rows`;
+	(SELECT count(*) FROM us)::int AS unit_rows,
+	-- opt-in asynchronous commit for this statement's implicit transaction only (is_local = true):
+	-- Postgres reads the setting when it writes the commit record, before the setting reverts
+	(SELECT set_config('synchronous_commit', 'off', true) WHERE $7::boolean) AS commit_mode`;
 }
 
 const STATEMENTS = {
-	id: { name: 'promptlab_record_feedback_by_id_v1', text: recordStatement('id') },
-	promptId: { name: 'promptlab_record_feedback_by_prompt_id_v1', text: recordStatement('promptId') },
+	id: { name: 'promptlab_record_feedback_by_id_v2', text: recordStatement('id') },
+	promptId: { name: 'promptlab_record_feedback_by_prompt_id_v2', text: recordStatement('promptId') },
 };
+
+export interface RecordFeedbackOptions {
+	/**
+	 * Commit without waiting for the WAL flush (synchronous_commit = off for this write only).
+	 * Roughly halves write latency on a disk with a slow fsync; the price is that a Postgres
+	 * crash (not an n8n crash) can lose the last few hundred milliseconds of acknowledged ratings.
+	 * The database stays consistent either way: feedback and aggregates commit together. Default false.
+	 */
+	asyncCommit?: boolean;
+}
 
 interface RecordRow {
 	execution_id: string | null;
@@ -407,12 +421,16 @@ const KEY_ATTEMPTS = 3;
  * (c) otherwise a new rating.
  * `db` is a Pool or a client (each call is one statement, so it needs no transaction of its own).
  */
-export async function recordFeedback(db: Pool | PoolClient, input: RecordFeedbackInput): Promise<RecordFeedbackResult> {
+export async function recordFeedback(
+	db: Pool | PoolClient,
+	input: RecordFeedbackInput,
+	options: RecordFeedbackOptions = {},
+): Promise<RecordFeedbackResult> {
 	const v = parseFeedbackInput(input);
 	const lookup = v.executionId ? 'id' : 'promptId';
 	const ref = v.executionId ? checkExecutionId(v.executionId) : (v.promptId as string);
 	const statement = STATEMENTS[lookup];
-	const values = [ref, v.userId, v.rating, v.comment, v.source, v.idempotencyKey];
+	const values = [ref, v.userId, v.rating, v.comment, v.source, v.idempotencyKey, options.asyncCommit === true];
 	let row: RecordRow | undefined;
 	for (let attempt = 1; !row; attempt++) {
 		try {

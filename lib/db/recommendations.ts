@@ -483,7 +483,7 @@ export interface RefreshOptions {
 	contentWeight?: number;
 	/** Only each user's most recently rated templates count (default 50): bounds the pair count. */
 	maxRatingsPerUser?: number;
-	/** Tags shared by more than this share of templates carry no information (default 0.2). */
+	/** Tags (or a category) on more than this share of templates, and on more than 50, carry no information (default 0.2). */
 	maxFeatureShare?: number;
 }
 
@@ -646,7 +646,7 @@ export async function refreshSimilarities(pool: Pool, options: RefreshOptions & 
 					FROM pl_feat a JOIN pl_feat b ON b.feature = a.feature AND b.id <> a.id
 					WHERE a.feature IN (
 						SELECT feature FROM pl_feat GROUP BY feature
-						HAVING count(*) <= greatest(2, $2::float8 * (SELECT count(DISTINCT id) FROM pl_feat)))
+						HAVING count(*) <= greatest(50, $2::float8 * (SELECT count(DISTINCT id) FROM pl_feat)))
 					GROUP BY a.id, b.id
 				) pairs
 			 ) ranked WHERE rk <= $1`,

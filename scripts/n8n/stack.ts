@@ -94,7 +94,7 @@ export interface RunningStack {
 	owner: OwnerAccount;
 	ownerCreated: boolean;
 	installedPackage?: InstalledPackage;
-	/** Created credentials by credential type. */
+	/** Credentials by credential type: the ones created now, and for other types an existing one. */
 	credentials: Record<string, CredentialSummary>;
 	workflows: DeployedWorkflow[];
 	main: N8nProcess;
@@ -263,6 +263,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 				throw new Error(`Credential "${extra.name}": n8n has no credential type "${extra.type}"`);
 			}
 			credentials[extra.type] = await client.upsertCredential(extra.name, extra.type, extra.data);
+		}
+		// Types we did not create this time (e.g. SMTP made in the editor, or by an earlier start with
+		// SMTP_HOST set) keep an existing credential, so a re-import never unbinds a working one.
+		const existing = (await client.listCredentials()).sort((a, b) => a.name.localeCompare(b.name));
+		for (const credential of existing) {
+			if (!credentials[credential.type]) credentials[credential.type] = { id: credential.id, name: credential.name, type: credential.type };
 		}
 		let previouslyImported: Record<string, string> | undefined;
 		if (options.importStateFile) {

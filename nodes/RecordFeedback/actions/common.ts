@@ -22,6 +22,7 @@ export const FIELD_LABELS: Record<string, string> = {
 	comment: 'Comment',
 	source: 'Source',
 	idempotencyKey: 'Idempotency Key',
+	asyncCommit: 'Asynchronous Commit',
 	template: 'Template',
 	version: 'Version',
 	label: 'Label',

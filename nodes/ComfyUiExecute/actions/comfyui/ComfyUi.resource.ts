@@ -26,7 +26,7 @@ export const description: INodeProperties[] = [
 				name: 'Generate',
 				value: 'generate',
 				description: 'Run a template or workflow on ComfyUI and output the files',
-				action: 'Generate with ComfyUI',
+				action: 'Generate images or videos',
 			},
 			{
 				name: 'Get Queue Status',

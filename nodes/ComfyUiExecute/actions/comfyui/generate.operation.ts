@@ -347,11 +347,16 @@ export async function execute(this: IExecuteFunctions, ctx: OperationContext, i:
 	}
 	const warnings = overridden.unmatched.map((key) => `Override "${key}" matched no node of the workflow and was not applied`);
 	if (warnings.length > 0) this.addExecutionHints(...warnings.map((message) => ({ message, location: 'outputPane' as const })));
-	const seed = overrides.seed ?? findSeedInputs(overridden.workflow)[0]?.value;
-
 	const executionId = options.executionId ?? randomUUID();
 	const { workflow, runFolder } = prepareRun(overridden.workflow, { promptId: executionId });
 	const record = new ExecutionRecord(ctx.db, executionId);
+	const existing = options.executionId ? await findExistingJob(ctx, executionId) : {};
+	// A reused job keeps the seed it ran with (a random seed drawn now would be a lie).
+	const recordedSeed = existing.execution?.seed != null ? Number(existing.execution.seed) : undefined;
+	const seed =
+		recordedSeed !== undefined && Number.isSafeInteger(recordedSeed)
+			? recordedSeed
+			: (overrides.seed ?? findSeedInputs(overridden.workflow)[0]?.value);
 
 	const base: IDataObject = {
 		executionId,
@@ -373,7 +378,6 @@ export async function execute(this: IExecuteFunctions, ctx: OperationContext, i:
 		...(warnings.length > 0 ? { warnings } : {}),
 	};
 
-	const existing = options.executionId ? await findExistingJob(ctx, executionId) : {};
 	await record.start({
 		templateId: job.template?.id,
 		versionId: job.template?.versionId,

@@ -11,8 +11,7 @@ export const outputFields: INodeProperties[] = [
 		name: 'binaryPropertyName',
 		type: 'string',
 		default: 'data',
-		description:
-			'Name of the binary property for the files. With "All Files on One Item" the files go to <name>_0, <name>_1, ...',
+		description: 'Name of the binary property for the files. With "All Files on One Item" the files go to &lt;name&gt;_0, &lt;name&gt;_1 and so on.',
 	},
 	{
 		displayName: 'Download Files',
@@ -42,7 +41,7 @@ export const outputFields: INodeProperties[] = [
 		type: 'options',
 		options: [
 			{ name: 'One Item per File', value: 'perFile', description: 'Each file on its own item, in the binary property' },
-			{ name: 'All Files on One Item', value: 'allInOne', description: 'One item per job with binary properties data_0, data_1, ...' },
+			{ name: 'All Files on One Item', value: 'allInOne', description: 'One item per job with binary properties data_0, data_1 and so on' },
 		],
 		default: 'perFile',
 	},

@@ -76,11 +76,19 @@ const properties: INodeProperties[] = [
 		default: {},
 		options: [
 			{
+				displayName: 'Asynchronous Commit',
+				name: 'asyncCommit',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to acknowledge the rating before Postgres has flushed it to disk. Faster on slow disks; a Postgres crash can then lose the last few hundred milliseconds of ratings (the aggregates always stay consistent with the stored ratings).',
+			},
+			{
 				displayName: 'Idempotency Key',
 				name: 'idempotencyKey',
 				type: 'string',
 				default: '',
-				placeholder: 'e.g. {{ $json.headers["x-delivery-id"] }}',
+				placeholder: 'e.g. {{ $json.body.deliveryId }}',
 				description:
 					'A key unique to this rating request (a webhook delivery ID). Sending it again changes nothing, even after the user re-rated. Without a key, resending the same rating and comment is recognised as a duplicate.',
 			},
@@ -100,7 +108,7 @@ export const description = updateDisplayOptions({ show: { resource: ['feedback']
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 	const findBy = this.getNodeParameter('findBy', i, 'executionId') as 'executionId' | 'promptId';
-	const options = this.getNodeParameter('options', i, {}) as { idempotencyKey?: string; source?: string };
+	const options = this.getNodeParameter('options', i, {}) as { idempotencyKey?: string; source?: string; asyncCommit?: boolean };
 	// Validated here (zod), before any database work: errors name the field, e.g.
 	// "Rating must be a whole number from 1 to 5 (got 3.5)".
 	const input = parseFeedbackInput({
@@ -112,5 +120,5 @@ export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 		source: options.source,
 		idempotencyKey: options.idempotencyKey,
 	});
-	return feedbackResultToJson(await recordFeedback(pool, input));
+	return feedbackResultToJson(await recordFeedback(pool, input, { asyncCommit: options.asyncCommit === true }));
 }

@@ -3,7 +3,9 @@
  * following ../shared/research/n8n-nodes.md §3.3. Nodes get real execution contexts: parameters,
  * expressions, credentials, continueOnFail, paired items and binary data behave as in n8n.
  */
+import { Container } from '@n8n/di';
 import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { SSHClientsManager } from 'n8n-core/dist/execution-engine/ssh-clients-manager';
 import {
 	createRunExecutionData,
 	ICredentialsHelper,
@@ -128,6 +130,10 @@ export async function runWorkflow(opts: {
 	});
 	const returned = await new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
 	const run = finalRun ?? returned;
+	// n8n-core's SSH client manager (a DI singleton created by the execution contexts) keeps a
+	// 60 s cleanup interval alive; in n8n the process lives on anyway, in a test it would keep
+	// jest (and any script using this harness) from exiting.
+	(Container.get(SSHClientsManager) as unknown as { cleanupTimer?: NodeJS.Timeout }).cleanupTimer?.unref();
 	return {
 		run,
 		error: run.data.resultData.error,

@@ -4,21 +4,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 
-import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
-import {
-	createRunExecutionData,
-	ICredentialsHelper,
-	NodeHelpers,
-	Workflow,
-	type ICredentialDataDecryptedObject,
-	type ICredentialTestFunctions,
-	type IHttpRequestOptions,
-	type ILoadOptionsFunctions,
-	type INode,
-	type INodeExecutionData,
-	type INodeType,
-	type INodeTypes,
-	type IWorkflowExecuteAdditionalData,
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialTestFunctions,
+	ILoadOptionsFunctions,
+	INode,
+	INodeExecutionData,
 } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
@@ -29,7 +20,7 @@ import { createTemplate } from '../lib/db/templates';
 import { ComfyUiExecute } from '../nodes/ComfyUiExecute/ComfyUiExecute.node';
 import { encodeSolidPng, readPngSize, startComfySim, txt2imgWorkflow, type ComfySim } from './comfyui-sim';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { postgresCredential, runWorkflow, type RunResult, type WorkflowFixture } from './support/n8n-harness';
+import { postgresCredential, runWorkflow, startWorkflow, type RunResult, type WorkflowFixture } from './support/n8n-harness';
 
 const NODE_TYPE = 'n8n-nodes-promptlab.comfyUiExecute';
 const node = new ComfyUiExecute();
@@ -314,7 +305,8 @@ describe('ComfyUI Execute node', () => {
 	test("n8n's Stop (the execution's cancel signal) interrupts the job and records it as cancelled", async () => {
 		sim.setNodeTime('KSampler', 30_000); // 300 steps of 100 ms: interruptible at every step
 		const workflow = workflowWith([{ name: 'ComfyUI', parameters: fromTemplate({ overrides: { seed: 9002, randomSeed: false, steps: 300 } }) }]);
-		const execution = startCancelableRun(workflow, { comfyUiApi: comfyCredential(), promptLabPostgres: pg() });
+		const execution = startWorkflow({ workflow, nodeTypes, credentials: { comfyUiApi: comfyCredential(), promptLabPostgres: pg() } });
+		execution.result.catch(() => undefined);
 		const promptId = await until(() => sim.queue().running[0], 'the job to run');
 		execution.cancel();
 		const row = await until(async () => {
@@ -468,14 +460,15 @@ describe('ComfyUI Execute node', () => {
 			expect.objectContaining({ server: sim.url, up: true, running: 1, pending: 1, runningPromptIds: [ids[0]], pendingPromptIds: [ids[1]] }),
 		]);
 
+		// The waiting job first: cancelling the running one first would let the waiting one start.
 		const cancel = await run(
 			{ operation: 'cancel', promptId: '={{ $json.id }}' },
-			{ input: ids.map((id) => ({ json: { id } })) },
+			{ input: [ids[1], ids[0]].map((id) => ({ json: { id } })) },
 		);
 		expect(cancel.error).toBeUndefined();
 		expect(cancel.output('ComfyUI').map((i) => [i.json.outcome, i.json.recordedAsCancelled, i.pairedItem])).toEqual([
-			['interrupted', true, { item: 0 }],
-			['deleted_from_queue', true, { item: 1 }],
+			['deleted_from_queue', true, { item: 0 }],
+			['interrupted', true, { item: 1 }],
 		]);
 		for (const id of ids) expect((await executionRow(id)).status).toBe('cancelled');
 		await sim.idle();
@@ -548,77 +541,3 @@ describe('ComfyUI Execute node', () => {
 		});
 	});
 });
-
-// ───────────── n8n cancellation: WorkflowExecute's cancelable run (the harness awaits it, so it cannot cancel) ─────────────
-
-class MemoryCredentials extends ICredentialsHelper {
-	constructor(private readonly data: Record<string, ICredentialDataDecryptedObject>) {
-		super();
-	}
-	getParentTypes() {
-		return [];
-	}
-	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, options: unknown) {
-		return options as IHttpRequestOptions;
-	}
-	async preAuthentication() {
-		return undefined;
-	}
-	async runPreAuthentication() {
-		return undefined;
-	}
-	async getCredentials(): Promise<never> {
-		throw new Error('not supported in tests');
-	}
-	async getDecrypted(_a: unknown, _n: unknown, type: string) {
-		return this.data[type];
-	}
-	async updateCredentials() {}
-	async updateCredentialsOauthTokenData() {}
-	getCredentialsProperties() {
-		return [];
-	}
-}
-
-/** Starts a workflow like runWorkflow does, but hands back the cancelable promise n8n's Stop button cancels. */
-function startCancelableRun(fixture: WorkflowFixture, credentials: Record<string, ICredentialDataDecryptedObject>): { cancel(): void } {
-	const trigger: INodeType = {
-		description: {
-			displayName: 'Manual Trigger',
-			name: 'manualTrigger',
-			group: ['trigger'],
-			version: 1,
-			description: '',
-			defaults: { name: 'Manual Trigger' },
-			inputs: [],
-			outputs: ['main' as never],
-			properties: [],
-		},
-		async execute() {
-			return [this.getInputData()];
-		},
-	};
-	const registry: Record<string, INodeType> = { 'n8n-nodes-base.manualTrigger': trigger, ...nodeTypes };
-	const types: INodeTypes = {
-		getByName: (type) => registry[type],
-		getByNameAndVersion: (type, version) => NodeHelpers.getVersionedNodeType(registry[type], version),
-		getKnownTypes: () => ({}),
-	};
-	const workflow = new Workflow({ id: 'cancel', nodes: fixture.nodes, connections: fixture.connections, nodeTypes: types, active: false, settings: {} });
-	const start = workflow.getStartNode();
-	if (!start) throw new Error('no start node');
-	const hooks = new ExecutionLifecycleHooks('manual', 'cancel-exec', { ...fixture, id: 'cancel' } as never);
-	const additionalData = {
-		executionId: 'cancel-exec',
-		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
-		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
-		hooks,
-		credentialsHelper: new MemoryCredentials(credentials),
-	} as unknown as IWorkflowExecuteAdditionalData;
-	const runData = createRunExecutionData({
-		executionData: { nodeExecutionStack: [{ node: start, data: { main: [[{ json: {} }]] }, source: null }] },
-	});
-	const running = new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
-	running.catch(() => undefined);
-	return { cancel: () => running.cancel() };
-}

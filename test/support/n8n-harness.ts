@@ -82,13 +82,19 @@ export interface RunResult {
 	error: IRun['data']['resultData']['error'];
 }
 
-export async function runWorkflow(opts: {
+export interface RunOptions {
 	workflow: WorkflowFixture;
 	nodeTypes: Record<string, INodeType>; // key = the "type" string used in the workflow JSON
 	credentials?: Record<string, ICredentialDataDecryptedObject>;
 	input?: INodeExecutionData[];
 	startNode?: string;
-}): Promise<RunResult> {
+}
+
+/**
+ * Starts a workflow and hands back, besides its result, `cancel()`: what n8n's Stop button does
+ * (WorkflowExecute's cancelable run), so nodes can be tested against their execution cancel signal.
+ */
+export function startWorkflow(opts: RunOptions): { cancel(): void; result: Promise<RunResult> } {
 	const registry: Record<string, INodeType> = {
 		'n8n-nodes-base.manualTrigger': new ManualTriggerStub(),
 		...opts.nodeTypes,
@@ -128,17 +134,30 @@ export async function runWorkflow(opts: {
 			nodeExecutionStack: [{ node: start, data: { main: [opts.input ?? [{ json: {} }]] }, source: null }],
 		},
 	});
-	const returned = await new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
-	const run = finalRun ?? returned;
-	// n8n-core's SSH client manager (a DI singleton created by the execution contexts) keeps a
-	// 60 s cleanup interval alive; in n8n the process lives on anyway, in a test it would keep
-	// jest (and any script using this harness) from exiting.
-	(Container.get(SSHClientsManager) as unknown as { cleanupTimer?: NodeJS.Timeout }).cleanupTimer?.unref();
-	return {
-		run,
-		error: run.data.resultData.error,
-		output: (node, outputIndex = 0) => run.data.resultData.runData[node]?.[0]?.data?.main[outputIndex] ?? [],
-	};
+	const running = new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
+	const result = (async (): Promise<RunResult> => {
+		let returned: IRun | undefined;
+		try {
+			returned = await running;
+		} catch (error) {
+			if (!finalRun) throw error; // a cancelled run still reports through workflowExecuteAfter
+		}
+		const run = (finalRun ?? returned) as IRun;
+		// n8n-core's SSH client manager (a DI singleton created by the execution contexts) keeps a
+		// 60 s cleanup interval alive; in n8n the process lives on anyway, in a test it would keep
+		// jest (and any script using this harness) from exiting.
+		(Container.get(SSHClientsManager) as unknown as { cleanupTimer?: NodeJS.Timeout }).cleanupTimer?.unref();
+		return {
+			run,
+			error: run.data.resultData.error,
+			output: (node, outputIndex = 0) => run.data.resultData.runData[node]?.[0]?.data?.main[outputIndex] ?? [],
+		};
+	})();
+	return { cancel: () => running.cancel(), result };
+}
+
+export async function runWorkflow(opts: RunOptions): Promise<RunResult> {
+	return startWorkflow(opts).result;
 }
 
 /** Credential data for promptLabPostgres from a test database config. */

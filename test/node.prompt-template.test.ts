@@ -91,7 +91,7 @@ describe('Prompt Template node in n8n-core WorkflowExecute', () => {
 		expect((error as { description?: string }).description).toMatch(/Variable Values/);
 	});
 
-	test('with Continue On Fail, bad items become error items paired with their input and good items still render', async () => {
+	test('with Continue On Fail, bad items become error items (message, description, field) paired with their input', async () => {
 		const { output, error } = await runWorkflow({
 			workflow: renderNode(
 				{ template: { __rl: true, mode: 'name', value: '={{ $json.t }}' }, values: '={{ JSON.stringify($json.values) }}' },
@@ -110,7 +110,8 @@ describe('Prompt Template node in n8n-core WorkflowExecute', () => {
 		const items = output('Render');
 		expect(items.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
 		expect(items[0].json.positivePrompt).toBe('studio photo of boot');
-		expect(items[1].json.error).toMatch(/colour/);
+		expect(items[1].json).toMatchObject({ error: expect.stringMatching(/colour/), field: 'values' });
+		expect(items[1].json.description).toMatch(/Variable Values/);
 		expect(items[2].json.error).toMatch(/no-such-template.*not found/);
 		expect(items[3].json.error).toMatch(/style/);
 	});
@@ -138,5 +139,44 @@ describe('Prompt Template node in n8n-core WorkflowExecute', () => {
 		});
 		expect(error?.message).toMatch(/UI|API/);
 		expect((error as { description?: string }).description).toMatch(/ComfyUI Workflow \(API Format\)/);
+	});
+
+	test('with "Continue (using error output)", failed items go to the error output naming the parameter', async () => {
+		const { output, error } = await runWorkflow({
+			workflow: renderNode(
+				{ template: { __rl: true, mode: 'name', value: 'sneaker-hero' }, values: '={{ JSON.stringify($json.values) }}' },
+				'continueErrorOutput',
+			),
+			nodeTypes,
+			credentials,
+			input: [{ json: { values: { product: 'boot' } } }, { json: { values: { product: 'boot', seed: 'abc' } } }],
+		});
+		expect(error).toBeUndefined();
+		expect(output('Render', 0).map((i) => [i.json.positivePrompt, i.pairedItem])).toEqual([['studio photo of boot', { item: 0 }]]);
+		const failed = output('Render', 1);
+		expect(failed).toHaveLength(1);
+		expect(failed[0].pairedItem).toEqual({ item: 1 });
+		// n8n keeps only the error's message in json and the error itself (description, field) on the item
+		expect(failed[0].json).toEqual({ error: expect.stringMatching(/seed/) });
+		expect((failed[0].error as { context?: { field?: string } } | undefined)?.context?.field).toBe('values');
+		expect((failed[0].error as { description?: string } | undefined)?.description).toMatch(/Variable Values/);
+	});
+
+	test('a broken credential fails every item the same way: an error, or error items with Continue On Fail', async () => {
+		const broken = { promptLabPostgres: { ...credentials.promptLabPostgres, schema: 'Bad Schema!' } };
+		const parameters = { template: { __rl: true, mode: 'name', value: 'sneaker-hero' }, values: '{}' };
+		const stopped = await runWorkflow({ workflow: renderNode(parameters), nodeTypes, credentials: broken });
+		expect(stopped.error?.message).toMatch(/Schema/);
+		const { output, error } = await runWorkflow({
+			workflow: renderNode(parameters, 'continueRegularOutput'),
+			nodeTypes,
+			credentials: broken,
+			input: [{ json: {} }, { json: {} }],
+		});
+		expect(error).toBeUndefined();
+		expect(output('Render').map((i) => [String(i.json.error).includes('Schema'), i.pairedItem])).toEqual([
+			[true, { item: 0 }],
+			[true, { item: 1 }],
+		]);
 	});
 });

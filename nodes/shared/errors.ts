@@ -45,28 +45,36 @@ const PG_HINTS: Record<string, string> = {
 	'42501': 'The Postgres user lacks privileges on the PromptLab schema (it needs CREATE on the database the first time)',
 };
 
+/** Records the parameter to fix on the error, so error items and error workflows can read it. */
+function withField(error: NodeOperationError, field: string | undefined): NodeOperationError {
+	if (field) error.context.field = field;
+	return error;
+}
+
 /** Maps any error from lib/ to a NodeOperationError that names the field and the fix. */
 export function toNodeError(node: INode, error: unknown, itemIndex: number, labels: FieldLabels = {}): NodeOperationError {
 	if (error instanceof NodeOperationError) return error;
 	if (error instanceof ZodError) {
 		const { message, description } = describeZod(error, labels);
-		return new NodeOperationError(node, message, { itemIndex, description });
+		return withField(new NodeOperationError(node, message, { itemIndex, description }), String(error.issues[0]?.path[0] ?? ''));
 	}
 	const e = error as FieldError & { code?: string };
 	if (isTemplateError(e)) {
 		const parameter = TEMPLATE_ERROR_PARAMETER[e.code] ?? e.field;
 		const label = parameter ? labels[parameter] ?? parameter : undefined;
-		return new NodeOperationError(node, e.message, {
+		const nodeError = new NodeOperationError(node, e.message, {
 			itemIndex,
 			description: label ? `Check the "${label}" field.` : undefined,
 		});
+		return withField(nodeError, parameter);
 	}
 	if (e instanceof PromptLabError || (e && typeof e.field === 'string')) {
 		const label = e.field ? labels[e.field] ?? e.field : undefined;
-		return new NodeOperationError(node, e.message, {
+		const nodeError = new NodeOperationError(node, e.message, {
 			itemIndex,
 			description: label ? `Check the "${label}" field.` : undefined,
 		});
+		return withField(nodeError, e.field);
 	}
 	const hint = e?.code ? PG_HINTS[e.code] : undefined;
 	return new NodeOperationError(node, e instanceof Error ? e.message : String(error), {

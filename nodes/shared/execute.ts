@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, NodeOperationError } from 'n8n-workflow';
 
 import { toNodeError, type FieldLabels } from './errors';
 
@@ -12,34 +12,104 @@ function isExecutionData(value: IDataObject | INodeExecutionData): value is INod
 	return typeof json === 'object' && json !== null && Object.keys(value).every((k) => EXECUTION_DATA_KEYS.has(k));
 }
 
+/** json of a "Continue On Fail" error item: what a person reads, plus the parameter to fix. */
+export function defaultErrorJson(error: NodeOperationError): IDataObject {
+	return {
+		error: error.message,
+		...(error.description ? { description: error.description } : {}),
+		...(error.context.field ? { field: error.context.field } : {}),
+	};
+}
+
+export interface ItemLoopOptions {
+	/** Items in flight at once (default 1: one after the other). */
+	concurrency?: number;
+	/** Display names of parameters, so errors name the field to fix. */
+	labels?: FieldLabels;
+	/** Error mapping (default: toNodeError). */
+	toError?: (error: unknown, itemIndex: number) => NodeOperationError;
+	/** json of a Continue-On-Fail error item (default: defaultErrorJson). */
+	errorJson?: (error: NodeOperationError) => IDataObject;
+}
+
 /**
  * The canonical n8n item loop: run `handler` for every input item, pair each output item with its
- * input item, and on error either stop with a NodeOperationError naming the field or, with
- * "Continue On Fail", emit an error item for that input and go on with the next one.
+ * input item (however many one input produces), keep input order, and on error either stop with a
+ * NodeOperationError naming the field or, with "Continue On Fail", emit an error item for that
+ * input and go on. With the node setting "Continue (using error output)" the error item carries
+ * the error object (n8n routes on it and keeps only its message in json); with "Continue" the
+ * json keeps everything a workflow can branch on (error, description, field, ...).
+ *
+ * With concurrency > 1 up to that many items run at once. Each handler gets an AbortSignal that
+ * fires when n8n cancels the execution, or when another item failed without "Continue On Fail":
+ * the node is going to fail, so the items still running are stopped before the failure is thrown.
+ *
+ * Setup work that every item needs (a connection pool, say) should be passed in as a promise and
+ * awaited inside the handler: a setup failure then becomes an error of each item like any other.
  */
 export async function executePerItem(
 	ctx: IExecuteFunctions,
-	handler: (itemIndex: number) => Promise<ItemResult>,
-	labels: FieldLabels = {},
+	handler: (itemIndex: number, signal: AbortSignal) => Promise<ItemResult>,
+	opts: ItemLoopOptions = {},
 ): Promise<INodeExecutionData[]> {
 	const items = ctx.getInputData();
-	const output: INodeExecutionData[] = [];
-	for (let i = 0; i < items.length; i++) {
-		try {
-			const result = await handler(i);
-			const list = (Array.isArray(result) ? result : [result]) as Array<IDataObject | INodeExecutionData>;
-			for (const entry of list) {
-				const data: INodeExecutionData = isExecutionData(entry) ? entry : { json: entry };
-				output.push({ ...data, pairedItem: { item: i } });
+	const toError = opts.toError ?? ((error: unknown, i: number) => toNodeError(ctx.getNode(), error, i, opts.labels ?? {}));
+	const errorJson = opts.errorJson ?? defaultErrorJson;
+	const continueOnFail = ctx.continueOnFail();
+	const toErrorOutput = ctx.getNode().onError === 'continueErrorOutput';
+
+	const stop = new AbortController();
+	const external = ctx.getExecutionCancelSignal?.();
+	const forwardCancel = () => stop.abort(external?.reason);
+	if (external?.aborted) forwardCancel();
+	else external?.addEventListener('abort', forwardCancel, { once: true });
+
+	const results: INodeExecutionData[][] = new Array(items.length);
+	let fatal: NodeOperationError | undefined;
+	let next = 0;
+
+	const worker = async () => {
+		while (next < items.length && !fatal) {
+			const i = next++;
+			try {
+				const result = await handler(i, stop.signal);
+				const list = (Array.isArray(result) ? result : [result]) as Array<IDataObject | INodeExecutionData>;
+				results[i] = list.map((entry) => {
+					const data: INodeExecutionData = isExecutionData(entry) ? entry : { json: entry };
+					return { ...data, pairedItem: { item: i } };
+				});
+			} catch (error) {
+				const nodeError = toError(error, i);
+				if (continueOnFail) {
+					results[i] = [
+						toErrorOutput
+							? { json: errorJson(nodeError), error: nodeError, pairedItem: { item: i } }
+							: { json: errorJson(nodeError), pairedItem: { item: i } },
+					];
+				} else if (!fatal) {
+					fatal = nodeError;
+					stop.abort(nodeError);
+				}
 			}
-		} catch (error) {
-			const nodeError = toNodeError(ctx.getNode(), error, i, labels);
-			if (!ctx.continueOnFail()) throw nodeError;
-			output.push({
-				json: { error: nodeError.message, ...(nodeError.description ? { description: nodeError.description } : {}) },
-				pairedItem: { item: i },
-			});
 		}
+	};
+
+	try {
+		const width = Math.max(1, Math.min(Math.floor(opts.concurrency ?? 1) || 1, items.length));
+		await Promise.all(Array.from({ length: width }, worker));
+	} finally {
+		external?.removeEventListener('abort', forwardCancel);
 	}
-	return output;
+	if (fatal) throw fatal;
+	return results.flat();
+}
+
+/**
+ * A setup promise (pool, client) to await inside executePerItem's handler. Marked handled here so
+ * that a rejection with zero input items is not an unhandled rejection; each awaiting item still
+ * sees the error.
+ */
+export function lazily<T>(setup: Promise<T>): Promise<T> {
+	setup.catch(() => undefined);
+	return setup;
 }

@@ -27,5 +27,5 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported`);
 	}
 	const pool = await promptLabPool.call(this);
-	return [await executePerItem(this, async (i) => op.execute.call(this, pool, i), FIELD_LABELS)];
+	return [await executePerItem(this, async (i) => op.execute.call(this, pool, i), { labels: FIELD_LABELS })];
 }

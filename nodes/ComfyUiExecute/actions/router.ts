@@ -1,8 +1,7 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import type { ComfyServerPool } from '../../../lib/comfyui';
-import { executePerItemConcurrently } from '../../shared/executeConcurrently';
+import { executePerItem, lazily } from '../../shared/execute';
 import { promptLabPool } from '../../shared/postgres';
 import { errorItemJson, toComfyNodeError } from '../helpers/errors';
 import { comfyPool } from '../transport';
@@ -30,20 +29,26 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	if (!op) throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not supported`);
 	const node = this.getNode();
 	let concurrency = 1;
-	let comfy: ComfyServerPool;
-	let db: Pool | undefined;
 	try {
 		if (operation === 'generate') concurrency = parallelItems(this);
-		comfy = await comfyPool.call(this);
-		db = await optionalDatabase(this);
 	} catch (error) {
 		throw toComfyNodeError(node, error, 0, FIELD_LABELS);
 	}
+	// Awaited per item, so a bad credential or an unreachable database fails each item the same
+	// way (and "Continue On Fail" turns it into error items) instead of escaping the item loop.
+	const setup = lazily(Promise.all([comfyPool.call(this), optionalDatabase(this)]));
 	const workflowField = operation === 'generate' ? 'workflow' : undefined;
-	const items = await executePerItemConcurrently(this, (i, signal) => op.execute.call(this, { comfy, db, signal }, i), {
-		concurrency,
-		toError: (error, i) => toComfyNodeError(node, error, i, FIELD_LABELS, workflowField),
-		errorJson: errorItemJson,
-	});
+	const items = await executePerItem(
+		this,
+		async (i, signal) => {
+			const [comfy, db] = await setup;
+			return op.execute.call(this, { comfy, db, signal }, i);
+		},
+		{
+			concurrency,
+			toError: (error, i) => toComfyNodeError(node, error, i, FIELD_LABELS, workflowField),
+			errorJson: errorItemJson,
+		},
+	);
 	return [items];
 }

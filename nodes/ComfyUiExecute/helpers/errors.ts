@@ -2,6 +2,7 @@ import { NodeOperationError, type IDataObject, type INode } from 'n8n-workflow';
 
 import { describeNodeError, isComfyUiError, type ComfyUiError } from '../../../lib/comfyui';
 import { toNodeError, type FieldLabels } from '../../shared/errors';
+import { defaultErrorJson } from '../../shared/execute';
 
 const MAX_TITLE = 400;
 
@@ -76,8 +77,7 @@ export function toComfyNodeError(
 
 /** The json of a "Continue On Fail" error item: the message a person reads plus the machine-readable parts. */
 export function errorItemJson(nodeError: NodeOperationError): IDataObject {
-	const json: IDataObject = { error: nodeError.message };
-	if (nodeError.description) json.description = nodeError.description;
+	const json = defaultErrorJson(nodeError);
 	const comfy = nodeError.context.comfyUi as IDataObject | undefined;
 	if (comfy) {
 		json.code = comfy.code;

@@ -136,11 +136,6 @@ function main(): void {
 		...section('Pool of 4 servers (1×, 1×, 2×, 4× slower), 200 jobs', pool, (r) => {
 			const settings = r.settings as { idealMs: number; configuredJobMs: number[]; idealFormula: string };
 			const target = r.target as { promptlab: Array<{ pattern: string; ratio: number; pass: boolean }> };
-			const proto = (r.runs as Array<{ label: string; ratio: number; ratioMeasured: number }>).filter((x) => x.label.startsWith('PROTOTYPE'));
-			const span = (values: number[]) => `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
-			const protoLine = proto.length
-				? `finish). In this run: ${span(proto.map((x) => x.ratio))} × ideal (${span(proto.map((x) => x.ratioMeasured))} vs measured capacity) for every arrival pattern.`
-				: 'finish).';
 			return [
 				`Per-node time 10/10/20/40 ms × 7 nodes = ${settings.configuredJobMs.join('/')} ms per job; ideal = total work / total`,
 				`capacity = ${settings.idealFormula} = **${settings.idealMs} ms**. Target: makespan ≤ 1.15 × ideal.`,
@@ -153,13 +148,9 @@ function main(): void {
 				'  run (execution_start → history write): every Node.js timer fires a little late, so the simulated servers are',
 				'  ~7 % slower than configured, which is not the client\'s doing. KSampler runs 2 steps here (`--steps 2`) because the',
 				'  simulator sleeps once per step and each sleep adds that lateness.',
-				'- Ours places each job on submit on the server with the shortest queue. A burst is therefore split 50/50/50/50',
-				'  before any server has finished anything, and the 4× slower server needs 50 × 280 ms ≈ 14 s. With callers, the',
-				'  split follows speed (≈ 71/71/38/20) but with 16 callers each server holds ~4 jobs, so the last jobs wait behind',
-				'  ~1 s of work on the slow server.',
-				'- The PROTOTYPE rows are NOT our client: a bench-side dispatcher over `ComfyUiClient` showing the suggested',
-				'  change (hold jobs in the pool, at most 2 per server, next job to the free slot with the shortest expected',
-				`  ${protoLine}`,
+				'- Ours: `run()` jobs wait in the pool (one FIFO per process) and a server holds at most 2 of them (max of its',
+				'  reported queue and our jobs there). Each free slot goes by expected finish time, (jobs there + 1) × the',
+				'  server\'s learned mean job time, planned over the whole backlog; details in `lib/comfyui/scheduler.ts`.',
 				'- @saintno/comfyui-sdk has a pool (`ComfyPool`, default mode PICK_ZERO: a job goes only to a server whose queue is',
 				'  empty, jobs wait in the client). It never overloads a slow server, but each server idles between jobs while',
 				'  its wait loop backs off (20, 30, 40 … ms, up to 1 s, while every server is busy), hence ~1.35 × ideal.',

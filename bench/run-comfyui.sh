@@ -14,6 +14,6 @@ run() {
 run bench/comfyui-latency.ts --jobs 200 --media-jobs 5 --sim inproc
 run bench/comfyui-throughput.ts --jobs 1000 --media-jobs 32 --concurrency 16 --sim child
 run bench/comfyui-throughput.ts --jobs 1000 --concurrency 16 --sim inproc --clients promptlab,comfyui-sdk
-run bench/comfyui-pool.ts --jobs 200 --callers 8,16 --steps 2 --sim child
+run bench/comfyui-pool.ts --jobs 200 --callers 8,16 --steps 2 --repeat 3 --sim child
 run bench/comfyui-memory.ts --mb 200
 run bench/comfyui-report.ts

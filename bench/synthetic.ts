@@ -83,6 +83,16 @@ export async function freshDatabase(name: string): Promise<{ pool: Pool; config:
 	};
 }
 
+/** The migrated pool of a database filled earlier (e.g. a benchmark run with --keep). */
+export async function existingDatabase(name: string): Promise<{ pool: Pool; config: PostgresConfig; server: RunningPostgres; drop(): Promise<void> }> {
+	const server = await startPostgres();
+	const u = new URL(server.url);
+	u.pathname = `/${name}`;
+	const config = postgresConfigFromUrl(u.toString(), { schema: 'promptlab', maxPoolSize: 20 });
+	const pool = await getPool(config);
+	return { pool, config, server, drop: async () => closeAllPools() };
+}
+
 /** Hash-based uniform and normal draws; pg_temp functions live only as long as the session. */
 const PRNG_SQL = `
 CREATE FUNCTION pg_temp.u01(seed bigint, a bigint, b bigint, salt bigint) RETURNS float8 LANGUAGE sql IMMUTABLE AS

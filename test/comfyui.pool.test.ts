@@ -132,10 +132,10 @@ it('a burst on servers of unequal speed is spread by speed: the slow server gets
 });
 
 it('a job waiting for a free server is cancelled or times out without ever reaching a server', async () => {
-	const server = await sim({ nodeTimeMs: 40 });
+	const server = await sim({ nodeTimeMs: 100 });
 	const pool = new ComfyServerPool([fastClientConfig(server.url)]);
 	const connection = pool.clients[0].serverConnection;
-	// Two jobs fill the server's two slots; further jobs wait in the pool.
+	// Two jobs (≥ 0.7 s each) fill the server's two slots; further jobs wait in the pool.
 	const blockers = [pool.run(txt2img({ seed: 6000 })), pool.run(txt2img({ seed: 6001 }))];
 	await until(() => connection.activeJobs === 2, 'both blockers placed');
 
@@ -143,7 +143,7 @@ it('a job waiting for a free server is cancelled or times out without ever reach
 	const timedOutId = '6b1f0d5e-0000-4000-8000-000000000002';
 	const abort = new AbortController();
 	const cancelled = pool.run(txt2img({ seed: 6002 }), { promptId: cancelledId, signal: abort.signal });
-	const timedOut = pool.run(txt2img({ seed: 6003 }), { promptId: timedOutId, timeoutMs: 150 });
+	const timedOut = pool.run(txt2img({ seed: 6003 }), { promptId: timedOutId, timeoutMs: 400 });
 	await until(() => slotScheduler().waiting === 2, 'both jobs waiting in the pool');
 	abort.abort();
 
@@ -166,6 +166,19 @@ it('a job waiting for a free server is cancelled or times out without ever reach
 	expect(connection.activeJobs).toBe(0);
 	// The pool goes on: a later job runs.
 	expect((await pool.run(txt2img({ seed: 6004 }))).status).toBe('success');
+});
+
+it("run()'s timeout counts the wait in the pool: what is left of it applies on the server", async () => {
+	const server = await sim({ nodeTimeMs: 200, cache: false });
+	const pool = new ComfyServerPool([fastClientConfig(server.url)], { slotsPerServer: 1 });
+	const blocker = pool.run(txt2img({ seed: 6100 }));
+	await until(() => pool.clients[0].serverConnection.activeJobs === 1, 'blocker placed');
+	// Waits ≥ 1.4 s for the blocker (7 nodes × 200 ms), then has ≤ 1.1 s of its 2.5 s left for a ≥ 1.4 s job.
+	const late = await pool.run(txt2img({ seed: 6101 }), { timeoutMs: 2_500 }).then(() => undefined, (e: unknown) => e);
+	expect(late).toMatchObject({ code: 'timeout' });
+	expect(['deleted_from_queue', 'interrupted']).toContain((late as { cancelAction?: string }).cancelAction);
+	expect((late as Error).message).toMatch(/waited [\d.]+ s in the pool for a free server; the 2.5 s timeout counts both/);
+	expect((await blocker).status).toBe('success');
 });
 
 it('jobs waiting in the pool move to the next server when theirs answers 503', async () => {

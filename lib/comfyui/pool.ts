@@ -203,7 +203,10 @@ export class ComfyServerPool {
 			async (candidate) => {
 				const stopObserving = observeJobTime(candidate.serverConnection, promptId, candidate.config.defaultTimeoutMs);
 				try {
-					return await candidate.submit(workflow, { unavailableRetries: 0, ...options, promptId });
+					const submitted = await candidate.submit(workflow, { unavailableRetries: 0, ...options, promptId });
+					// A server older than #8189 chose its own id: its events will not carry ours.
+					if (submitted.promptId !== promptId) stopObserving();
+					return submitted;
 				} catch (error) {
 					stopObserving();
 					throw error;

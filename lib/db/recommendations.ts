@@ -197,13 +197,11 @@ interface PopularRow extends TemplateRow {
 }
 
 /**
- * Templates ranked by popularity score over their rating aggregates (all versions), excluding the
- * user's used templates when asked, with the per-category cap applied in SQL.
+ * Candidates in popularity order (no category cap): `fetch` rows after skipping `offset`.
+ * Scores come from the rating aggregates of all versions in template_stats; SQL ranks with the
+ * same formula as lib/stats, which recomputes each returned score.
  */
-export async function popularTemplates(db: Queryable, options: PopularOptions = {}): Promise<Recommendation[]> {
-	const limit = checkLimit(options.limit);
-	const cap = checkCap(options.maxPerCategory, limit);
-	const popularity = checkPopularity(options.popularity);
+async function popularPage(db: Queryable, options: PopularOptions, popularity: Required<PopularityOptions>, fetch: number, offset: number): Promise<Recommendation[]> {
 	const values: unknown[] = [];
 	const param = (value: unknown) => {
 		values.push(value);
@@ -216,35 +214,30 @@ export async function popularTemplates(db: Queryable, options: PopularOptions = 
 		where.push(`NOT EXISTS (SELECT 1 FROM executions e WHERE e.user_id = ${user} AND e.template_id = t.id)`);
 	}
 	if (options.excludeTemplateIds?.length) where.push(`NOT (t.id = ANY(${param(options.excludeTemplateIds)}::uuid[]))`);
-	// Same formulas as lib/stats bayesianAverage and wilsonLowerBound.
-	const z = popularity.method === 'wilson' ? param(popularity.z) : '';
-	const m = popularity.method === 'wilson' ? '' : param(popularity.priorWeight);
-	const scoreSql =
-		popularity.method === 'wilson'
-			? `CASE WHEN n = 0 THEN 0 ELSE ((good / n) + ${z}::float8 ^ 2 / (2 * n)
-					- ${z}::float8 * sqrt(greatest((good / n) * (1 - good / n) / n + ${z}::float8 ^ 2 / (4 * n * n), 0)))
-					/ (1 + ${z}::float8 ^ 2 / n) END`
-			: `(s + ${m}::float8 * prior_mean) / (n + ${m}::float8)`;
+	const wilson = popularity.method === 'wilson';
+	// Same formulas as lib/stats bayesianAverage and wilsonLowerBound. The histogram (good
+	// ratings) is only read for Wilson: unpacking 10,000 arrays doubles the cost of the aggregate.
+	const z = wilson ? param(popularity.z) : '';
+	const m = wilson ? '' : param(popularity.priorWeight);
+	const scoreSql = wilson
+		? `CASE WHEN n = 0 THEN 0 ELSE ((good / n) + ${z}::float8 ^ 2 / (2 * n)
+				- ${z}::float8 * sqrt(greatest((good / n) * (1 - good / n) / n + ${z}::float8 ^ 2 / (4 * n * n), 0)))
+				/ (1 + ${z}::float8 ^ 2 / n) END`
+		: `(s + ${m}::float8 * prior_mean) / (n + ${m}::float8)`;
 	const { rows } = await db.query<PopularRow>(
 		`WITH per AS (
-			SELECT template_id, sum(rating_count)::float8 AS n, sum(rating_sum)::float8 AS s,
-			       sum(rating_hist[4] + rating_hist[5])::float8 AS good
+			SELECT template_id, sum(rating_count::float8) AS n, sum(rating_sum::float8) AS s
+			       ${wilson ? ', sum((rating_hist[4] + rating_hist[5])::float8) AS good' : ', 0::float8 AS good'}
 			FROM template_stats GROUP BY template_id
 		), prior AS (
 			SELECT coalesce(sum(s) / nullif(sum(n), 0), 3)::float8 AS prior_mean FROM per
-		), scored AS (
-			SELECT id, name, kind, category, tags, description, n, s, good, prior_mean, ${scoreSql} AS score
-			FROM (SELECT t.id, t.name, t.kind, t.category, t.tags, t.description,
-			             coalesce(per.n, 0) AS n, coalesce(per.s, 0) AS s, coalesce(per.good, 0) AS good, prior.prior_mean
-			      FROM templates t LEFT JOIN per ON per.template_id = t.id CROSS JOIN prior
-			      WHERE ${where.join(' AND ')}) x
-		), ranked AS (
-			SELECT *, row_number() OVER (PARTITION BY coalesce(lower(category), '') ORDER BY score DESC, n DESC, id) AS category_rank
-			FROM scored
 		)
-		SELECT id, name, kind, category, tags, description, n AS rating_count, s AS rating_sum, good AS good_count, prior_mean, score
-		FROM ranked WHERE ${param(cap)}::int = 0 OR category_rank <= ${param(cap)}::int
-		ORDER BY score DESC, n DESC, id LIMIT ${param(limit)}`,
+		SELECT id, name, kind, category, tags, description, n AS rating_count, s AS rating_sum, good AS good_count, prior_mean, ${scoreSql} AS score
+		FROM (SELECT t.id, t.name, t.kind, t.category, t.tags, t.description,
+		             coalesce(per.n, 0) AS n, coalesce(per.s, 0) AS s, coalesce(per.good, 0) AS good, prior.prior_mean
+		      FROM templates t LEFT JOIN per ON per.template_id = t.id CROSS JOIN prior
+		      WHERE ${where.join(' AND ')}) x
+		ORDER BY score DESC, n DESC, id LIMIT ${param(fetch)} OFFSET ${param(offset)}`,
 		values,
 	);
 	return rows.map((r) => {
@@ -262,12 +255,51 @@ export async function popularTemplates(db: Queryable, options: PopularOptions = 
 			reason:
 				ratingCount === 0
 					? 'new template: no ratings yet'
-					: popularity.method === 'wilson'
+					: wilson
 						? `popular: ${Math.round((Number(r.good_count) / ratingCount) * 100)}% of ${ratingCount} ratings are 4★ or 5★`
 						: `popular: ${(meanRating as number).toFixed(1)}★ average over ${ratingCount} rating${ratingCount === 1 ? '' : 's'}`,
 			popularity: { ratingCount, meanRating, score, method: popularity.method },
 		};
 	});
+}
+
+/**
+ * Appends popular templates to `into` until it holds `limit` items, honouring the category cap
+ * across everything already in the list. Pages through the ranking (the cap can skip many rows
+ * when one category dominates the top).
+ */
+async function fillWithPopular(
+	db: Queryable,
+	options: PopularOptions,
+	into: Recommendation[],
+	limit: number,
+	cap: number,
+	counts: Map<string, number>,
+	seen: Set<string>,
+): Promise<void> {
+	const popularity = checkPopularity(options.popularity);
+	let offset = 0;
+	let fetch = cap > 0 ? (limit - into.length) * 4 + 20 : limit - into.length + seen.size;
+	while (into.length < limit) {
+		const page = await popularPage(db, options, popularity, fetch, offset);
+		into.push(...capByCategory(page, cap, limit - into.length, counts, seen));
+		if (page.length < fetch) break; // the catalogue is exhausted
+		offset += fetch;
+		fetch *= 4;
+	}
+}
+
+/**
+ * Templates ranked by popularity (Bayesian average by default, or Wilson lower bound), never by
+ * a raw mean; optionally without the templates a user already used; per-category cap.
+ */
+export async function popularTemplates(db: Queryable, options: PopularOptions = {}): Promise<Recommendation[]> {
+	const limit = checkLimit(options.limit);
+	const cap = checkCap(options.maxPerCategory, limit);
+	checkPopularity(options.popularity);
+	const items: Recommendation[] = [];
+	await fillWithPopular(db, options, items, limit, cap, new Map(), new Set());
+	return items;
 }
 
 // ───────────────────────────── for user ─────────────────────────────
@@ -364,13 +396,7 @@ export async function recommendForUser(pool: Pool, rawUserId: unknown, options: 
 	const seen = new Set<string>();
 	const items = capByCategory(personalised, cap, limit, counts, seen);
 	if (items.length < limit) {
-		const popular = await popularTemplates(pool, {
-			...options,
-			limit: Math.min(MAX_LIMIT, limit + (cap > 0 ? limit : 0) + items.length),
-			excludeUsedBy: userId,
-			excludeTemplateIds: items.map((i) => i.templateId),
-		});
-		items.push(...capByCategory(popular, cap, limit - items.length, counts, seen));
+		await fillWithPopular(pool, { ...options, excludeUsedBy: userId, excludeTemplateIds: items.map((i) => i.templateId) }, items, limit, cap, counts, seen);
 	}
 	return {
 		userId,
@@ -473,7 +499,10 @@ export interface RefreshOptions {
 	similarity?: SimilarityMethod;
 	/** Rating neighbours kept per template (default 50). */
 	neighborsPerTemplate?: number;
-	/** Tag/category neighbours kept per template (default 20). */
+	/**
+	 * Tag/category neighbours kept per template whose rating list is not full (new or rarely rated
+	 * templates), linked both ways (default 20).
+	 */
 	contentNeighborsPerTemplate?: number;
 	/** Pairs rated by fewer users are ignored (default 2). */
 	minCoRaters?: number;
@@ -494,6 +523,8 @@ export interface RefreshResult {
 	pairs: number;
 	ratings: number;
 	parameters: Required<RefreshOptions>;
+	/** Milliseconds per step (ratings, pairs, topK, content, write). */
+	steps: Record<string, number>;
 	/** false when another worker held the lock and skipIfBusy was set. */
 	refreshed: boolean;
 }
@@ -572,6 +603,7 @@ export async function refreshSimilarities(pool: Pool, options: RefreshOptions & 
 					pairs: state?.pairs ?? 0,
 					ratings: state?.ratings ?? 0,
 					parameters: p,
+					steps: {},
 					refreshed: false,
 				};
 			}
@@ -580,9 +612,17 @@ export async function refreshSimilarities(pool: Pool, options: RefreshOptions & 
 		}
 		// Sorting and hashing millions of pairs: give this transaction room (session value untouched).
 		await client.query("SET LOCAL work_mem = '128MB'");
+		const steps: Record<string, number> = {};
+		const step = async (name: string, sql: string, values: unknown[] = []) => {
+			const t0 = Date.now();
+			const result = await client.query(sql, values);
+			steps[name] = (steps[name] ?? 0) + Date.now() - t0;
+			return result;
+		};
 
 		// 1. One value per (user, template): the mean of the user's ratings of it, latest N templates per user.
-		await client.query(
+		await step(
+			'ratings',
 			`CREATE TEMP TABLE pl_ur ON COMMIT DROP AS
 			 SELECT user_id, template_id, r, r - avg(r) OVER (PARTITION BY user_id) AS d, count(*) OVER (PARTITION BY user_id) AS n
 			 FROM (
@@ -594,16 +634,18 @@ export async function refreshSimilarities(pool: Pool, options: RefreshOptions & 
 			[p.maxRatingsPerUser],
 		);
 		const ratingCount = await client.query<{ n: string }>('SELECT count(*) AS n FROM pl_ur');
-		await client.query('DELETE FROM pl_ur WHERE n < 2'); // a lone rating co-occurs with nothing
-		await client.query('ANALYZE pl_ur');
+		await step('ratings', 'DELETE FROM pl_ur WHERE n < 2'); // a lone rating co-occurs with nothing
+		await step('ratings', 'ANALYZE pl_ur');
 
 		// 2. Rating similarity of every co-rated pair (i < j), then the top K per template.
 		const cooccurrence = p.similarity === 'cooccurrence';
-		await client.query(
+		await step(
+			'pairs',
 			`CREATE TEMP TABLE pl_norm ON COMMIT DROP AS
 			 SELECT template_id, sqrt(sum(d * d)) AS norm, count(*) FILTER (WHERE r >= 4) AS likes FROM pl_ur GROUP BY template_id`,
 		);
-		await client.query(
+		await step(
+			'pairs',
 			`CREATE TEMP TABLE pl_pairs ON COMMIT DROP AS
 			 SELECT a.template_id AS i, b.template_id AS j, count(*) AS n, sum(a.d * b.d) AS dot
 			 FROM pl_ur a JOIN pl_ur b ON b.user_id = a.user_id AND b.template_id > a.template_id
@@ -614,7 +656,8 @@ export async function refreshSimilarities(pool: Pool, options: RefreshOptions & 
 		const cfExpr = cooccurrence
 			? 'p.n / sqrt(ni.likes::float8 * nj.likes)'
 			: 'CASE WHEN ni.norm > 0 AND nj.norm > 0 THEN p.dot / (ni.norm * nj.norm) ELSE 0 END';
-		await client.query(
+		await step(
+			'topK',
 			`CREATE TEMP TABLE pl_cf ON COMMIT DROP AS
 			 WITH scored AS (
 				SELECT p.i, p.j, p.n::int AS n, (${cfExpr}) * p.n / (p.n + $2::float8) AS cf
@@ -629,33 +672,47 @@ export async function refreshSimilarities(pool: Pool, options: RefreshOptions & 
 			[p.neighborsPerTemplate, p.shrinkage],
 		);
 
-		// 3. Content similarity: Jaccard over tags + category, through informative features only.
-		await client.query(
+		// 3. Content similarity (Jaccard over tags + category, informative features only) for the
+		//    templates whose rating list is not full: new or rarely rated ones. Their tag neighbours
+		//    point back to them too, so a new template can be recommended from a liked one.
+		//    Well-rated templates keep pure rating neighbours, which also keeps this step cheap on a
+		//    large catalogue (pairs through a popular tag grow with the square of its templates).
+		await step(
+			'content',
 			`CREATE TEMP TABLE pl_feat ON COMMIT DROP AS
 			 SELECT t.id, f.feature, cardinality(t.tags) + (t.category IS NOT NULL)::int AS nf
 			 FROM templates t CROSS JOIN LATERAL unnest(t.tags || CASE WHEN t.category IS NULL THEN '{}'::text[]
 			                                                     ELSE ARRAY['category:' || lower(t.category)] END) AS f(feature)
 			 WHERE t.archived_at IS NULL`,
 		);
-		await client.query(
+		await step(
+			'content',
 			`CREATE TEMP TABLE pl_content ON COMMIT DROP AS
-			 SELECT i, j, jaccard FROM (
-				SELECT i, j, jaccard, row_number() OVER (PARTITION BY i ORDER BY jaccard DESC, j) AS rk
-				FROM (
-					SELECT a.id AS i, b.id AS j, count(*)::float8 / (min(a.nf) + min(b.nf) - count(*)) AS jaccard
-					FROM pl_feat a JOIN pl_feat b ON b.feature = a.feature AND b.id <> a.id
-					WHERE a.feature IN (
-						SELECT feature FROM pl_feat GROUP BY feature
-						HAVING count(*) <= greatest(50, $2::float8 * (SELECT count(DISTINCT id) FROM pl_feat)))
-					GROUP BY a.id, b.id
-				) pairs
-			 ) ranked WHERE rk <= $1`,
-			[p.contentNeighborsPerTemplate, p.maxFeatureShare],
+			 WITH thin AS (
+				SELECT t.id FROM templates t LEFT JOIN (SELECT i, count(*) AS k FROM pl_cf GROUP BY i) c ON c.i = t.id
+				WHERE t.archived_at IS NULL AND coalesce(c.k, 0) < $3
+			 ), informative AS (
+				SELECT feature FROM pl_feat GROUP BY feature
+				HAVING count(*) <= greatest(50, $2::float8 * (SELECT count(DISTINCT id) FROM pl_feat))
+			 ), top AS (
+				SELECT i, j, jaccard FROM (
+					SELECT i, j, jaccard, row_number() OVER (PARTITION BY i ORDER BY jaccard DESC, j) AS rk
+					FROM (
+						SELECT a.id AS i, b.id AS j, count(*)::float8 / (min(a.nf) + min(b.nf) - count(*)) AS jaccard
+						FROM thin JOIN pl_feat a ON a.id = thin.id JOIN informative USING (feature)
+						JOIN pl_feat b ON b.feature = a.feature AND b.id <> a.id
+						GROUP BY a.id, b.id
+					) pairs
+				) ranked WHERE rk <= $1
+			 )
+			 SELECT i, j, jaccard FROM top UNION SELECT j, i, jaccard FROM top`,
+			[p.contentNeighborsPerTemplate, p.maxFeatureShare, p.neighborsPerTemplate],
 		);
 
 		// 4. Swap in the new neighbours: union of both lists, blended score.
-		await client.query('DELETE FROM template_neighbors');
-		const inserted = await client.query(
+		await step('write', 'DELETE FROM template_neighbors');
+		const inserted = await step(
+			'write',
 			`WITH cf_content AS (
 				SELECT c.i, c.j, count(*)::float8 / (min(a.nf) + min(b.nf) - count(*)) AS jaccard
 				FROM pl_cf c JOIN pl_feat a ON a.id = c.i JOIN pl_feat b ON b.id = c.j AND b.feature = a.feature
@@ -687,6 +744,7 @@ export async function refreshSimilarities(pool: Pool, options: RefreshOptions & 
 			pairs: inserted.rowCount ?? 0,
 			ratings: Number(ratingCount.rows[0].n),
 			parameters: p,
+			steps,
 			refreshed: true,
 		};
 	});

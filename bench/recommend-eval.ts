@@ -243,7 +243,7 @@ async function main(): Promise<void> {
 		const bayes = baselines[0].metrics;
 		const strongest = baselines.reduce((a, b) => (b.metrics.ndcg > a.metrics.ndcg ? b : a));
 		const table = [
-			'| list | HR@10 (95% CI) | NDCG@10 (95% CI) | MRR@10 | NDCG vs strongest baseline | coverage | mean popularity | ms/user |',
+			'| list | HR@10 (95% CI) | NDCG@10 (95% CI) | MRR@10 | NDCG vs strongest baseline | coverage | mean popularity | ms/user (4 in parallel) |',
 			'|---|---|---|---|---|---|---|---|',
 			...rows.map(
 				(r) =>

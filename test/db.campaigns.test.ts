@@ -349,7 +349,9 @@ describe('campaigns repository (real Postgres)', () => {
 			expect(rb.units).toBe(1010);
 			expect(rc.ratedUnits).toBe(700);
 			expect(rc.ratedShare).toBeCloseTo(0.7, 12);
-			expect(rc.executions).toBe(2000);
+			expect(rc.executions).toBe(2003); // started, incl. 3 still running
+			expect(rc.finishedExecutions).toBe(2000);
+			expect(rc).toMatchObject({ succeeded: 1900, failed: 100 });
 			expect(rc.successRate.value).toBeCloseTo(0.95, 12);
 			expect(rc.meanDurationMs).toBeCloseTo(1500, 9);
 			expect(rb.meanDurationMs).toBeCloseTo(1700, 9);

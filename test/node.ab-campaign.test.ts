@@ -1,4 +1,4 @@
-import type { INodeExecutionData } from 'n8n-workflow';
+import type { INodeExecutionData, INodeParameters } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
 import { getPool } from '../lib/db/pool';
@@ -38,7 +38,7 @@ describe('A/B Campaign node in n8n-core WorkflowExecute', () => {
 					type: TYPE,
 					typeVersion: 1,
 					position: [200, 0],
-					parameters,
+					parameters: parameters as INodeParameters,
 					credentials: { promptLabPostgres: { id: '1', name: 'pg' } },
 					...(onError ? { onError: onError as 'continueRegularOutput' } : {}),
 				},

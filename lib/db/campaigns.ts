@@ -347,7 +347,7 @@ export async function createCampaign(pool: Pool, input: CreateCampaignInput): Pr
 					await client.query(
 						`INSERT INTO campaign_variants (campaign_id, key, position, template_id, version_id, label, weight, is_control)
 						 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-						[campaignId, v.key, position, template.id, version.id, resolvedBy === 'version' ? null : (selector.label ?? null), v.weight, v.isControl],
+						[campaignId, v.key, position, template.id, version.id, resolvedBy === 'label' ? (selector.label ?? null) : null, v.weight, v.isControl],
 					);
 				} catch (error) {
 					if (error instanceof PromptLabError) throw new (error.constructor as typeof PromptLabError)(`${where}: ${error.message}`, 'variants');
@@ -638,8 +638,12 @@ export interface VariantResult {
 	units: number;
 	expectedUnitShare: number;
 	observedUnitShare: number | null;
+	/** Executions started for the variant (any status). */
 	executions: number;
+	/** Finished executions (succeeded + failed): the sample of the success rate. */
+	finishedExecutions: number;
 	succeeded: number;
+	failed: number;
 	successRate: { value: number | null; ci: Interval | null };
 	ratedUnits: number;
 	/** Rated units / assigned units. */
@@ -717,7 +721,16 @@ interface AggregateRow {
  * campaign_assignments (index on variant_id), per-unit rating sums from campaign_unit_stats (the
  * SQL of lib/stats/decision.ts), execution totals from campaign_variant_stats.
  */
-export async function campaignAnalysisInputs(db: Queryable, campaign: Campaign): Promise<{ inputs: CampaignVariantInput[]; expectedSplit: number[] }> {
+export interface ExecutionTotals {
+	executions: number;
+	succeeded: number;
+	failed: number;
+}
+
+export async function campaignAnalysisInputs(
+	db: Queryable,
+	campaign: Campaign,
+): Promise<{ inputs: CampaignVariantInput[]; expectedSplit: number[]; totals: ExecutionTotals[] }> {
 	const { rows } = await db.query<AggregateRow>(
 		`SELECT v.id,
 			(SELECT count(*) FROM campaign_assignments a WHERE a.variant_id = v.id) AS units,
@@ -759,10 +772,11 @@ export async function campaignAnalysisInputs(db: Queryable, campaign: Campaign):
 			goodCount: Number(r.good_count),
 		};
 	});
+	const totals = rows.map((r) => ({ executions: Number(r.executions), succeeded: Number(r.succeeded), failed: Number(r.failed) }));
 	const totalWeight = campaign.variants.reduce((s, v) => s + v.weight, 0);
 	let expectedSplit = campaign.variants.map((v) => v.weight / totalWeight);
 	if (campaign.mode === 'thompson') expectedSplit = await thompsonExpectedSplit(db, campaign, inputs, expectedSplit);
-	return { inputs, expectedSplit };
+	return { inputs, expectedSplit, totals };
 }
 
 /**
@@ -812,7 +826,7 @@ function decisionSummary(status: DecisionStatus, winnerKey: string | null): stri
 	}
 }
 
-export function buildResults(campaign: Campaign, analysis: CampaignAnalysis, expectedSplit: number[]): CampaignResults {
+export function buildResults(campaign: Campaign, analysis: CampaignAnalysis, expectedSplit: number[], totals: ExecutionTotals[]): CampaignResults {
 	const primary = analysis.primaryMetric;
 	const variants = analysis.variants.map((a, i): VariantResult => {
 		const v = campaign.variants[i];
@@ -830,8 +844,10 @@ export function buildResults(campaign: Campaign, analysis: CampaignAnalysis, exp
 			units: a.units,
 			expectedUnitShare: expectedSplit[i],
 			observedUnitShare: a.observedUnitShare,
-			executions: a.metrics.success_rate.sampleSize,
-			succeeded: Math.round((a.metrics.success_rate.value ?? 0) * a.metrics.success_rate.sampleSize),
+			executions: totals[i].executions,
+			finishedExecutions: a.metrics.success_rate.sampleSize,
+			succeeded: totals[i].succeeded,
+			failed: totals[i].failed,
 			successRate: { value: a.metrics.success_rate.value, ci: a.metrics.success_rate.ci },
 			ratedUnits: a.ratedUnits,
 			ratedShare: a.ratedRate,
@@ -882,7 +898,7 @@ export async function getCampaignResults(db: Queryable, ref: CampaignRef, option
 }
 
 async function resultsFor(db: Queryable, campaign: Campaign, options: ResultsOptions): Promise<CampaignResults> {
-	const { inputs, expectedSplit } = await campaignAnalysisInputs(db, campaign);
+	const { inputs, expectedSplit, totals } = await campaignAnalysisInputs(db, campaign);
 	const analysis = analyseCampaign({
 		variants: inputs,
 		primaryMetric: campaign.primaryMetric,
@@ -890,7 +906,7 @@ async function resultsFor(db: Queryable, campaign: Campaign, options: ResultsOpt
 		srmWeights: expectedSplit,
 		...options,
 	});
-	return buildResults(campaign, analysis, expectedSplit);
+	return buildResults(campaign, analysis, expectedSplit, totals);
 }
 
 // ───────────────────────────── promotion ─────────────────────────────

@@ -44,7 +44,10 @@ export interface PopularityOptions {
 export interface ListOptions extends RecommendFilters {
 	/** Default 10, at most 100. */
 	limit?: number;
-	/** At most this many results per category (diversity); 0 = no cap. Default: half the limit, rounded up. */
+	/**
+	 * At most this many results per category (diversity); 0 = no cap. Default: half the limit, rounded
+	 * up; no cap when filtering by category.
+	 */
 	maxPerCategory?: number;
 	popularity?: PopularityOptions;
 }
@@ -119,9 +122,12 @@ function checkLimit(limit: number | undefined): number {
 	return value;
 }
 
-/** Default cap: at most half of the list from one category. */
-function checkCap(cap: number | undefined, limit: number): number {
-	const value = cap ?? Math.ceil(limit / 2);
+/**
+ * Default cap: at most half of the list from one category; none when the list is filtered to one
+ * category (a cap would only shorten it).
+ */
+function checkCap(cap: number | undefined, limit: number, category?: string): number {
+	const value = cap ?? (category?.trim() ? 0 : Math.ceil(limit / 2));
 	if (!Number.isInteger(value) || value < 0) throw new ConflictError(`Max per category must be a whole number of 0 or more, got ${String(cap)}`, 'maxPerCategory');
 	return value;
 }
@@ -295,7 +301,7 @@ async function fillWithPopular(
  */
 export async function popularTemplates(db: Queryable, options: PopularOptions = {}): Promise<Recommendation[]> {
 	const limit = checkLimit(options.limit);
-	const cap = checkCap(options.maxPerCategory, limit);
+	const cap = checkCap(options.maxPerCategory, limit, options.category);
 	checkPopularity(options.popularity);
 	const items: Recommendation[] = [];
 	await fillWithPopular(db, options, items, limit, cap, new Map(), new Set());
@@ -332,7 +338,7 @@ export function normaliseUserId(userId: unknown): string {
 export async function recommendForUser(pool: Pool, rawUserId: unknown, options: ForUserOptions = {}): Promise<UserRecommendations> {
 	const userId = normaliseUserId(rawUserId);
 	const limit = checkLimit(options.limit);
-	const cap = checkCap(options.maxPerCategory, limit);
+	const cap = checkCap(options.maxPerCategory, limit, options.category);
 	checkPopularity(options.popularity);
 	const historySize = options.historySize ?? 50;
 	const minLiked = options.minLikedTemplates ?? 1;
@@ -436,7 +442,7 @@ function similarityReason(sourceTags: string[], sourceCategory: string | null, r
  */
 export async function similarTemplates(db: Queryable, ref: TemplateRef, options: ListOptions = {}): Promise<SimilarTemplates> {
 	const limit = checkLimit(options.limit);
-	const cap = checkCap(options.maxPerCategory ?? 0, limit);
+	const cap = checkCap(options.maxPerCategory ?? 0, limit, options.category);
 	const template = await getTemplate(db, ref);
 	const values: unknown[] = [template.id];
 	const param = (value: unknown) => {
@@ -710,6 +716,9 @@ export async function refreshSimilarities(pool: Pool, options: RefreshOptions & 
 		);
 
 		// 4. Swap in the new neighbours: union of both lists, blended score.
+		await step('write', 'ANALYZE pl_cf');
+		await step('write', 'ANALYZE pl_feat');
+		await step('write', 'ANALYZE pl_content');
 		await step('write', 'DELETE FROM template_neighbors');
 		const inserted = await step(
 			'write',

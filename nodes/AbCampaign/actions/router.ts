@@ -1,6 +1,6 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
-import { executePerItem } from '../../shared/execute';
+import { executePerItem, lazily } from '../../shared/execute';
 import { promptLabPool } from '../../shared/postgres';
 import * as campaign from './campaign/Campaign.resource';
 import { FIELD_LABELS, type OperationModule } from './common';
@@ -26,6 +26,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	if (!op) {
 		throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported`);
 	}
-	const pool = await promptLabPool.call(this);
-	return [await executePerItem(this, async (i) => op.execute.call(this, pool, i), { labels: FIELD_LABELS })];
+	// Awaited per item: a bad credential fails each item like any other error (Continue On Fail).
+	const pool = lazily(promptLabPool.call(this));
+	return [await executePerItem(this, async (i) => op.execute.call(this, await pool, i), { labels: FIELD_LABELS })];
 }

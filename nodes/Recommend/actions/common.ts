@@ -40,11 +40,15 @@ export const FIELD_LABELS: Record<string, string> = {
 	maxFeatureShare: 'Max Tag Share',
 };
 
+// A recommendation list is short by nature (10, at most 100), unlike the "Get Many" lists the
+// n8n lint rules about limits were written for.
 export const limitField: INodeProperties = {
 	displayName: 'Limit',
 	name: 'limit',
 	type: 'number',
+	// eslint-disable-next-line n8n-nodes-base/node-param-type-options-max-value-present
 	typeOptions: { minValue: 1, maxValue: 100 },
+	// eslint-disable-next-line n8n-nodes-base/node-param-default-wrong-for-limit
 	default: 10,
 	description: 'Max number of results to return',
 };

@@ -18,6 +18,7 @@ export const description: INodeProperties[] = [
 		name: 'operation',
 		type: 'options',
 		noDataExpression: true,
+		displayOptions: { show: { resource: ['campaign'] } },
 		options: [
 			{
 				name: 'Assign',

@@ -141,27 +141,6 @@ describe('Prompt Template node in n8n-core WorkflowExecute', () => {
 		expect((error as { description?: string }).description).toMatch(/ComfyUI Workflow \(API Format\)/);
 	});
 
-	test('with "Continue (using error output)", failed items go to the error output naming the parameter', async () => {
-		const { output, error } = await runWorkflow({
-			workflow: renderNode(
-				{ template: { __rl: true, mode: 'name', value: 'sneaker-hero' }, values: '={{ JSON.stringify($json.values) }}' },
-				'continueErrorOutput',
-			),
-			nodeTypes,
-			credentials,
-			input: [{ json: { values: { product: 'boot' } } }, { json: { values: { product: 'boot', seed: 'abc' } } }],
-		});
-		expect(error).toBeUndefined();
-		expect(output('Render', 0).map((i) => [i.json.positivePrompt, i.pairedItem])).toEqual([['studio photo of boot', { item: 0 }]]);
-		const failed = output('Render', 1);
-		expect(failed).toHaveLength(1);
-		expect(failed[0].pairedItem).toEqual({ item: 1 });
-		// n8n keeps only the error's message in json and the error itself (description, field) on the item
-		expect(failed[0].json).toEqual({ error: expect.stringMatching(/seed/) });
-		expect((failed[0].error as { context?: { field?: string } } | undefined)?.context?.field).toBe('values');
-		expect((failed[0].error as { description?: string } | undefined)?.description).toMatch(/Variable Values/);
-	});
-
 	test('a broken credential fails every item the same way: an error, or error items with Continue On Fail', async () => {
 		const broken = { promptLabPostgres: { ...credentials.promptLabPostgres, schema: 'Bad Schema!' } };
 		const parameters = { template: { __rl: true, mode: 'name', value: 'sneaker-hero' }, values: '{}' };

@@ -71,3 +71,23 @@ export function versionSelectorFields(show: INodeProperties['displayOptions']): 
 		},
 	];
 }
+
+/** n8n's standard "Return All" + "Limit" pair for Get Many operations. */
+export const returnAllOrLimitFields: INodeProperties[] = [
+	{
+		displayName: 'Return All',
+		name: 'returnAll',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to return all results or only up to a given limit',
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+		displayOptions: { show: { returnAll: [false] } },
+	},
+];

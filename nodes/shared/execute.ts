@@ -36,9 +36,10 @@ export interface ItemLoopOptions {
  * The canonical n8n item loop: run `handler` for every input item, pair each output item with its
  * input item (however many one input produces), keep input order, and on error either stop with a
  * NodeOperationError naming the field or, with "Continue On Fail", emit an error item for that
- * input and go on. With the node setting "Continue (using error output)" the error item carries
- * the error object (n8n routes on it and keeps only its message in json); with "Continue" the
- * json keeps everything a workflow can branch on (error, description, field, ...).
+ * input and go on. The error item's json keeps everything a workflow can branch on (error,
+ * description, field, ...). n8n 2.x replaces the json of items that carry an `error` object with
+ * `{ error: message }`, which would lose the field to fix, so error items stay on the regular output
+ * and workflows test `$json.error` (the shipped workflows do).
  *
  * With concurrency > 1 up to that many items run at once. Each handler gets an AbortSignal that
  * fires when n8n cancels the execution, or when another item failed without "Continue On Fail":
@@ -56,7 +57,6 @@ export async function executePerItem(
 	const toError = opts.toError ?? ((error: unknown, i: number) => toNodeError(ctx.getNode(), error, i, opts.labels ?? {}));
 	const errorJson = opts.errorJson ?? defaultErrorJson;
 	const continueOnFail = ctx.continueOnFail();
-	const toErrorOutput = ctx.getNode().onError === 'continueErrorOutput';
 
 	const stop = new AbortController();
 	const external = ctx.getExecutionCancelSignal?.();
@@ -81,11 +81,7 @@ export async function executePerItem(
 			} catch (error) {
 				const nodeError = toError(error, i);
 				if (continueOnFail) {
-					results[i] = [
-						toErrorOutput
-							? { json: errorJson(nodeError), error: nodeError, pairedItem: { item: i } }
-							: { json: errorJson(nodeError), pairedItem: { item: i } },
-					];
+					results[i] = [{ json: errorJson(nodeError), pairedItem: { item: i } }];
 				} else if (!fatal) {
 					fatal = nodeError;
 					stop.abort(nodeError);

@@ -1,17 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeParameterResourceLocator, INodeProperties } from 'n8n-workflow';
-import type { Pool } from 'pg';
 
 import type { Campaign, CampaignRef } from '../../../lib/db/campaigns';
 import { PromptLabError } from '../../../lib/db/errors';
-import type { ItemResult } from '../../shared/execute';
-
-/** Signature of every operation module's execute(): one input item in, its result out. */
-export type OperationExecute = (this: IExecuteFunctions, pool: Pool, itemIndex: number) => Promise<ItemResult>;
-
-export interface OperationModule {
-	description: INodeProperties[];
-	execute: OperationExecute;
-}
 
 /** Display names of parameters, used by error messages to name the field to fix. */
 export const FIELD_LABELS: Record<string, string> = {

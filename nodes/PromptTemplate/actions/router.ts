@@ -1,14 +1,13 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { executePerItem, lazily } from '../../shared/execute';
-import { promptLabPool } from '../../shared/postgres';
-import { FIELD_LABELS, type OperationModule } from './common';
+import { routePostgresOperation, type PostgresOperations } from '../../shared/router';
+import { FIELD_LABELS } from './common';
 import * as label from './label/Label.resource';
 import * as report from './report/Report.resource';
 import * as template from './template/Template.resource';
 import * as version from './version/Version.resource';
 
-const operations: Record<string, Record<string, OperationModule>> = {
+const operations: PostgresOperations = {
 	template: { archive: template.archive, create: template.create, get: template.get, getAll: template.getAll, render: template.render },
 	version: { create: version.create, diff: version.diff, getAll: version.getAll },
 	label: { getHistory: label.getHistory, rollback: label.rollback, set: label.set },
@@ -16,13 +15,5 @@ const operations: Record<string, Record<string, OperationModule>> = {
 };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const resource = this.getNodeParameter('resource', 0) as string;
-	const operation = this.getNodeParameter('operation', 0) as string;
-	const op = operations[resource]?.[operation];
-	if (!op) {
-		throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported`);
-	}
-	// Awaited per item: a bad credential fails each item like any other error (Continue On Fail).
-	const pool = lazily(promptLabPool.call(this));
-	return [await executePerItem(this, async (i) => op.execute.call(this, await pool, i), { labels: FIELD_LABELS })];
+	return routePostgresOperation(this, operations, FIELD_LABELS);
 }

@@ -1,18 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import type { Pool } from 'pg';
 import { z } from 'zod';
 
 import type { Recommendation, RecommendFilters } from '../../../lib/db/recommendations';
-import type { ItemResult } from '../../shared/execute';
 import { parseList } from '../../shared/parameters';
-
-/** Signature of every operation module's execute(): one input item in, its result out. */
-export type OperationExecute = (this: IExecuteFunctions, pool: Pool, itemIndex: number) => Promise<ItemResult>;
-
-export interface OperationModule {
-	description: INodeProperties[];
-	execute: OperationExecute;
-}
 
 /** Display names of parameters, used by error messages to name the field to fix. */
 export const FIELD_LABELS: Record<string, string> = {

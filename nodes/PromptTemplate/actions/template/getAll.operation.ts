@@ -5,24 +5,10 @@ import { z } from 'zod';
 import { listTemplates, TEMPLATE_SORT_FIELDS, type TemplateSortField } from '../../../../lib/db/templates';
 import { parseList } from '../../../shared/parameters';
 import { templateToJson } from '../common';
+import { returnAllOrLimitFields } from '../../../shared/descriptions';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to return all results or only up to a given limit',
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { returnAll: [false] } },
-	},
+	...returnAllOrLimitFields,
 	{
 		displayName: 'Filters',
 		name: 'filters',

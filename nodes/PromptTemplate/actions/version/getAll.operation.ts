@@ -2,28 +2,13 @@ import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } fr
 import type { Pool } from 'pg';
 
 import { getTemplate, listVersions } from '../../../../lib/db/templates';
-import { templateRLC } from '../../../shared/descriptions';
+import { returnAllOrLimitFields, templateRLC } from '../../../shared/descriptions';
 import { readTemplateRef } from '../../../shared/parameters';
 import { versionToJson } from '../common';
 
 const properties: INodeProperties[] = [
 	templateRLC,
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to return all results or only up to a given limit',
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { returnAll: [false] } },
-	},
+	...returnAllOrLimitFields,
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['version'], operation: ['getAll'] } }, properties);

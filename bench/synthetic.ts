@@ -203,7 +203,7 @@ export async function generateSynthetic(config: PostgresConfig, options: Synthet
 				        least(5, greatest(1, round(3.2 + p.bias + ct.quality
 				             + CASE WHEN p.cluster = p.primary_cluster THEN 1.0 WHEN p.cluster = p.secondary_cluster THEN 0.4 ELSE -0.8 END
 				             + 0.8 * pg_temp.normal($1::bigint, p.u, p.k, 40))))::smallint AS rating,
-				        ($2::timestamptz + make_interval(secs => (p.u % 1000) * 60 + p.k * 3600)) AS created_at
+				        ($2::timestamptz + make_interval(secs => ((p.u::bigint * 7919 + p.k::bigint * 104729) % 31536000)::int)) AS created_at
 				 FROM (
 					SELECT su.u, su.user_id, su.primary_cluster, su.secondary_cluster, su.bias, k,
 					       CASE WHEN r < 0.6 THEN su.primary_cluster WHEN r < 0.8 THEN su.secondary_cluster

@@ -94,24 +94,34 @@ describe('n8n editor with the PromptLab nodes (headless Chromium)', () => {
 				await page.screenshot({ path: join(SCREENSHOTS, `node-panel-search-${shortName}.png`) });
 
 				await result.click();
-				// Nodes with operations show their actions first; nodes without open directly.
+				// Nodes whose actions n8n lists show them first; installed community nodes whose actions it
+				// does not list (a hidden resource parameter) show a "Node details" page with "Add to
+				// workflow"; other nodes open directly.
 				const ndv = page.getByTestId('ndv');
 				const actions = page.getByTestId('node-creator-category-item').filter({ hasText: /^Actions/ });
-				await Promise.race([ndv.waitFor(), actions.waitFor()]);
-				if (!(await ndv.isVisible())) {
+				const addToWorkflow = page.getByRole('button', { name: 'Add to workflow' });
+				await Promise.race([ndv.waitFor(), actions.waitFor(), addToWorkflow.waitFor()]);
+				if (await addToWorkflow.isVisible()) {
+					await page.screenshot({ path: join(SCREENSHOTS, `node-panel-details-${shortName}.png`) });
+					await addToWorkflow.click();
+				} else if (!(await ndv.isVisible())) {
 					const names = page.getByTestId('node-creator-item-name');
 					const labels = await names.allInnerTexts();
 					await page.screenshot({ path: join(SCREENSHOTS, `node-panel-actions-${shortName}.png`) });
-					const preferred = labels.find((label) => /^Create /.test(label)) ?? labels[0];
+					const actionLabels = labels.filter((label) => label !== node.displayName);
+					const preferred = actionLabels.find((label) => /^Create /.test(label)) ?? actionLabels[0];
 					await names.getByText(preferred, { exact: true }).first().click();
 				}
 				await ndv.waitFor();
 				await page.getByTestId('node-parameters').waitFor();
 				expect(await page.getByTestId('parameter-item').count()).toBeGreaterThan(0);
-				const credentialTypes = (node.credentials ?? []).map((c) => c.name);
-				if (credentialTypes.includes('promptLabPostgres')) {
-					// The credential the start script created is picked automatically.
-					await expect(page.getByTestId('node-credentials-select').locator('input').inputValue()).resolves.toBe('PromptLab Postgres');
+				const requiredTypes = (node.credentials ?? []).filter((c) => c.required).map((c) => c.name);
+				if (requiredTypes.includes('promptLabPostgres')) {
+					// The required credential the start script created is picked automatically (a node with an
+					// optional second credential shows one select per credential).
+					const selects = page.getByTestId('node-credentials-select').locator('input');
+					const values = await Promise.all((await selects.all()).map((input) => input.inputValue()));
+					expect(values).toContain('PromptLab Postgres');
 				}
 				await page.screenshot({ path: join(SCREENSHOTS, `node-parameters-${shortName}.png`) });
 

@@ -17,11 +17,13 @@ export const versionDescription: INodeTypeDescription = {
 	credentials: [{ name: 'promptLabPostgres', required: true, testedBy: 'promptLabPostgresConnectionTest' }],
 	properties: [
 		{
-			// one resource today; kept as a hidden parameter so more can be added without breaking workflows
+			// A visible resource (even with one option) is what lets n8n's node panel list the actions
+			// of an installed community node; with a hidden one it only offers "Add to workflow".
 			displayName: 'Resource',
 			name: 'resource',
-			type: 'hidden',
+			type: 'options',
 			noDataExpression: true,
+			options: [{ name: 'Campaign', value: 'campaign' }],
 			default: 'campaign',
 		},
 		...campaign.description,

@@ -20,11 +20,13 @@ export const versionDescription: INodeTypeDescription = {
 	],
 	properties: [
 		{
-			// One resource, hidden (like n8n's Postgres v2): the operations are all about ComfyUI jobs.
+			// A visible resource (even with one option) is what lets n8n's node panel list the actions
+			// of an installed community node; with a hidden one it only offers "Add to workflow".
 			displayName: 'Resource',
 			name: 'resource',
-			type: 'hidden',
+			type: 'options',
 			noDataExpression: true,
+			options: [{ name: 'Job', value: 'comfyui' }],
 			default: 'comfyui',
 		},
 		{

@@ -1,33 +1,19 @@
 /** API-format workflows and client settings shared by the ComfyUI client tests. */
 import type { ComfyServerConfigInput } from '../lib/comfyui';
-import type { SimFileRef } from './comfyui-sim';
+import { txt2imgWorkflow, type SimFileRef } from './comfyui-sim';
 
 export const CHECKPOINT = 'sd15.safetensors';
 
+/** The simulator's txt2img graph with this suite's defaults (small, fast, a checkpoint of its own). */
 export function txt2img(options: { seed?: number; text?: string; ckpt?: string; width?: number; steps?: number; prefix?: string } = {}) {
-	return {
-		'4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: options.ckpt ?? CHECKPOINT } },
-		'5': { class_type: 'EmptyLatentImage', inputs: { width: options.width ?? 512, height: 512, batch_size: 1 } },
-		'6': { class_type: 'CLIPTextEncode', inputs: { text: options.text ?? 'a red fox in the snow', clip: ['4', 1] } },
-		'7': { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['4', 1] } },
-		'3': {
-			class_type: 'KSampler',
-			inputs: {
-				seed: options.seed ?? 5,
-				steps: options.steps ?? 4,
-				cfg: 8,
-				sampler_name: 'euler',
-				scheduler: 'normal',
-				denoise: 1,
-				model: ['4', 0],
-				positive: ['6', 0],
-				negative: ['7', 0],
-				latent_image: ['5', 0],
-			},
-		},
-		'8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
-		'9': { class_type: 'SaveImage', inputs: { filename_prefix: options.prefix ?? 'ComfyUI', images: ['8', 0] } },
-	};
+	return txt2imgWorkflow({
+		ckptName: options.ckpt ?? CHECKPOINT,
+		width: options.width ?? 512,
+		seed: options.seed ?? 5,
+		steps: options.steps ?? 4,
+		positive: options.text ?? 'a red fox in the snow',
+		filenamePrefix: options.prefix ?? 'ComfyUI',
+	});
 }
 
 /** txt2img whose output is a video file (SaveVideo), for large downloads. */

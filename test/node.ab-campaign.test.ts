@@ -1,11 +1,11 @@
-import type { INodeExecutionData, INodeParameters } from 'n8n-workflow';
+import type { INodeExecutionData } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
 import { getPool } from '../lib/db/pool';
 import { createTemplate, createVersion, getTemplate, labelHistory } from '../lib/db/templates';
 import { AbCampaign } from '../nodes/AbCampaign/AbCampaign.node';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { postgresCredential, runWorkflow, type WorkflowFixture } from './support/n8n-harness';
+import { postgresCredential, runWorkflow, type WorkflowFixture, singleNodeWorkflow } from './support/n8n-harness';
 
 const TYPE = 'n8n-nodes-promptlab.abCampaign';
 const nodeTypes = { [TYPE]: new AbCampaign() };
@@ -29,22 +29,7 @@ describe('A/B Campaign node in n8n-core WorkflowExecute', () => {
 	});
 
 	function workflow(parameters: Record<string, unknown>, onError?: string): WorkflowFixture {
-		return {
-			nodes: [
-				{ id: 't', name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-				{
-					id: 'c',
-					name: 'Campaign',
-					type: TYPE,
-					typeVersion: 1,
-					position: [200, 0],
-					parameters: parameters as INodeParameters,
-					credentials: { promptLabPostgres: { id: '1', name: 'pg' } },
-					...(onError ? { onError: onError as 'continueRegularOutput' } : {}),
-				},
-			],
-			connections: { 'Manual Trigger': { main: [[{ node: 'Campaign', type: 'main' as never, index: 0 }]] } },
-		};
+		return singleNodeWorkflow({ name: 'Campaign', type: TYPE, parameters, onError: onError as 'continueRegularOutput' | undefined });
 	}
 
 	async function run(parameters: Record<string, unknown>, input: INodeExecutionData[] = [{ json: {} }], onError?: string) {

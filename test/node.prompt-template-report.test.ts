@@ -4,26 +4,16 @@ import { getPool } from '../lib/db/pool';
 import { createTemplate } from '../lib/db/templates';
 import { PromptTemplate } from '../nodes/PromptTemplate/PromptTemplate.node';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { postgresCredential, runWorkflow, type WorkflowFixture } from './support/n8n-harness';
+import { postgresCredential, runWorkflow, singleNodeWorkflow, type WorkflowFixture } from './support/n8n-harness';
 
 const nodeTypes = { 'n8n-nodes-promptlab.promptTemplate': new PromptTemplate() };
 
 function reportWorkflow(parameters: Record<string, unknown>): WorkflowFixture {
-	return {
-		nodes: [
-			{ id: 't', name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-			{
-				id: 'r',
-				name: 'Report',
-				type: 'n8n-nodes-promptlab.promptTemplate',
-				typeVersion: 1,
-				position: [200, 0],
-				parameters: { resource: 'report', operation: 'weekly', ...parameters },
-				credentials: { promptLabPostgres: { id: '1', name: 'pg' } },
-			},
-		],
-		connections: { 'Manual Trigger': { main: [[{ node: 'Report', type: 'main' as never, index: 0 }]] } },
-	};
+	return singleNodeWorkflow({
+		name: 'Report',
+		type: 'n8n-nodes-promptlab.promptTemplate',
+		parameters: { resource: 'report', operation: 'weekly', ...parameters },
+	});
 }
 
 describe('Prompt Template node: weekly report', () => {

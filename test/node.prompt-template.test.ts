@@ -4,7 +4,7 @@ import { getPool } from '../lib/db/pool';
 import { PromptTemplate } from '../nodes/PromptTemplate/PromptTemplate.node';
 import fixture from './fixtures/workflows/prompt-template.workflow.json';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { postgresCredential, runWorkflow, type WorkflowFixture } from './support/n8n-harness';
+import { postgresCredential, runWorkflow, singleNodeWorkflow, type WorkflowFixture } from './support/n8n-harness';
 
 const nodeTypes = { 'n8n-nodes-promptlab.promptTemplate': new PromptTemplate() };
 
@@ -20,23 +20,13 @@ describe('Prompt Template node in n8n-core WorkflowExecute', () => {
 		await db.drop();
 	});
 
-	function renderNode(parameters: Record<string, unknown>, onError?: string): WorkflowFixture {
-		return {
-			nodes: [
-				{ id: 't', name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-				{
-					id: 'r',
-					name: 'Render',
-					type: 'n8n-nodes-promptlab.promptTemplate',
-					typeVersion: 1,
-					position: [200, 0],
-					parameters: { resource: 'template', operation: 'render', ...parameters },
-					credentials: { promptLabPostgres: { id: '1', name: 'pg' } },
-					...(onError ? { onError: onError as 'continueRegularOutput' } : {}),
-				},
-			],
-			connections: { 'Manual Trigger': { main: [[{ node: 'Render', type: 'main' as never, index: 0 }]] } },
-		};
+	function renderNode(parameters: Record<string, unknown>, onError?: 'continueRegularOutput'): WorkflowFixture {
+		return singleNodeWorkflow({
+			name: 'Render',
+			type: 'n8n-nodes-promptlab.promptTemplate',
+			parameters: { resource: 'template', operation: 'render', ...parameters },
+			onError,
+		});
 	}
 
 	test('the fixture workflow creates two templates and renders each with its own item values', async () => {

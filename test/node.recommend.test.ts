@@ -1,11 +1,11 @@
-import type { INodeExecutionData, INodeParameters } from 'n8n-workflow';
+import type { INodeExecutionData } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
 import { getPool } from '../lib/db/pool';
 import { createTemplate } from '../lib/db/templates';
 import { Recommend } from '../nodes/Recommend/Recommend.node';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { postgresCredential, runWorkflow, type WorkflowFixture } from './support/n8n-harness';
+import { postgresCredential, runWorkflow, type WorkflowFixture, singleNodeWorkflow } from './support/n8n-harness';
 
 const TYPE = 'n8n-nodes-promptlab.recommend';
 const nodeTypes = { [TYPE]: new Recommend() };
@@ -66,22 +66,7 @@ describe('Recommend node in n8n-core WorkflowExecute', () => {
 	});
 
 	function workflow(parameters: Record<string, unknown>, onError?: string): WorkflowFixture {
-		return {
-			nodes: [
-				{ id: 't', name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-				{
-					id: 'r',
-					name: 'Recommend',
-					type: TYPE,
-					typeVersion: 1,
-					position: [200, 0],
-					parameters: parameters as INodeParameters,
-					credentials: { promptLabPostgres: { id: '1', name: 'pg' } },
-					...(onError ? { onError: onError as 'continueRegularOutput' } : {}),
-				},
-			],
-			connections: { 'Manual Trigger': { main: [[{ node: 'Recommend', type: 'main' as never, index: 0 }]] } },
-		};
+		return singleNodeWorkflow({ name: 'Recommend', type: TYPE, parameters, onError: onError as 'continueRegularOutput' | undefined });
 	}
 
 	async function run(parameters: Record<string, unknown>, input: INodeExecutionData[] = [{ json: {} }], onError?: string) {

@@ -16,6 +16,7 @@ import {
 	type IExecuteFunctions,
 	type IHttpRequestOptions,
 	type INodeExecutionData,
+	type INodeParameters,
 	type INodeType,
 	type INodeTypeDescription,
 	type INodeTypes,
@@ -170,4 +171,30 @@ export function postgresCredential(config: {
 	schema: string;
 }): ICredentialDataDecryptedObject {
 	return { ...config, ssl: 'disable', allowUnauthorizedCerts: false, maxPoolSize: 10 };
+}
+
+/** Manual Trigger → one node under test: the workflow most node tests need. */
+export function singleNodeWorkflow(node: {
+	name: string;
+	type: string;
+	parameters: Record<string, unknown>;
+	credentials?: Record<string, { id: string; name: string }>;
+	onError?: 'continueRegularOutput' | 'continueErrorOutput' | 'stopWorkflow';
+}): WorkflowFixture {
+	return {
+		nodes: [
+			{ id: 'trigger', name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			{
+				id: 'under-test',
+				name: node.name,
+				type: node.type,
+				typeVersion: 1,
+				position: [200, 0],
+				parameters: node.parameters as INodeParameters,
+				credentials: node.credentials ?? { promptLabPostgres: { id: '1', name: 'PromptLab Postgres' } },
+				...(node.onError ? { onError: node.onError } : {}),
+			},
+		],
+		connections: { 'Manual Trigger': { main: [[{ node: node.name, type: NodeConnectionTypes.Main, index: 0 }]] } },
+	};
 }

@@ -25,6 +25,12 @@ import {
 	type SlotHandle,
 } from './scheduler';
 
+
+export interface PoolRunOptions extends RunOptions {
+	/** Called once the job is on a server (before waiting): the place to record where it runs. */
+	onSubmitted?: (submitted: SubmitResult) => Promise<void> | void;
+}
+
 export interface ComfyServerPoolOptions {
 	/** How long an unreachable server is skipped (default 15 s). */
 	downForMs?: number;
@@ -225,7 +231,7 @@ export class ComfyServerPool {
 	 * (default: the server's defaultTimeoutMs) covers that wait too, and a job cancelled or timed
 	 * out while waiting never reached a server (error 'cancelled' / 'timeout', no cancelAction).
 	 */
-	async run(workflowInput: unknown, options: RunOptions = {}): Promise<CompletionResult> {
+	async run(workflowInput: unknown, options: PoolRunOptions = {}): Promise<CompletionResult> {
 		const startedAt = Date.now();
 		const { workflow, promptId, runFolder } = prepareRun(workflowInput, options);
 		const holdFor = options.timeoutMs !== undefined ? finiteTimeout(options.timeoutMs) : Math.max(...this.clients.map((c) => c.config.defaultTimeoutMs));
@@ -243,6 +249,15 @@ export class ComfyServerPool {
 		);
 		const connection = client.serverConnection;
 		try {
+			if (options.onSubmitted) {
+				try {
+					await options.onSubmitted(submitted);
+				} catch (error) {
+					// The caller could not take the job on (e.g. could not record it): do not let it run unseen.
+					await client.cancel(submitted.promptId).catch(() => undefined);
+					throw error;
+				}
+			}
 			const result = await client.waitForCompletion(submitted.promptId, { ...options, timeoutMs: this.remainingWait(client, budget) });
 			// A run whose outputs all came from ComfyUI's cache says nothing about the server's speed.
 			const ranSomething = result.outputs.length === 0 || result.outputs.some((o) => !o.cached);

@@ -400,6 +400,38 @@ export async function execute(this: IExecuteFunctions, ctx: OperationContext, i:
 		const found = existing.job.lookup;
 		if (found.state === 'failed') throw await record.failed(found.error);
 		if (found.state === 'success') result = found.result;
+	} else if (wait) {
+		// pool.run: the job waits in the pool for the server expected to finish it first, and the
+		// timeout covers that wait too. It is recorded as running once a server has accepted it.
+		let recordingError: unknown;
+		try {
+			result = await ctx.comfy.run(overridden.workflow, {
+				promptId: executionId,
+				signal: ctx.signal,
+				timeoutMs: options.timeout * 1000,
+				extraData: {
+					extra_pnginfo: {
+						promptlab: { executionId, templateId: job.template?.id ?? null, version: job.template?.version ?? null },
+					},
+				},
+				onSubmitted: async (submitted) => {
+					try {
+						await record.running(submitted.server);
+					} catch (error) {
+						recordingError = error; // the pool takes the job back off the server
+						throw error;
+					}
+				},
+			});
+		} catch (error) {
+			if (recordingError !== undefined && error === recordingError) throw error;
+			throw await record.failed(error);
+		}
+		const ranOn = ctx.comfy.client(result.server);
+		if (!ranOn) {
+			throw new ComfyUiError('bad_response', `The pool ran the job on ${result.server}, which it does not list`, { server: result.server });
+		}
+		client = ranOn;
 	} else {
 		let server: string;
 		try {

@@ -80,7 +80,7 @@ describe('Recommend node in n8n-core WorkflowExecute', () => {
 		expect(refreshed.items[0].json).toMatchObject({ refreshed: true, templates: 5, parameters: { similarity: 'cooccurrence' } });
 
 		const { items, error } = await run(
-			{ operation: 'forUser', userId: '={{ $json.user }}', limit: 3, options: { refreshIfOlderThanHours: 0 } },
+			{ operation: 'forUser', userId: '={{ $json.user }}', listLength: 3, options: { refreshIfOlderThanHours: 0 } },
 			[{ json: { user: 'alice' } }, { json: { user: 'someone-new' } }],
 		);
 		expect(error).toBeUndefined();
@@ -95,24 +95,24 @@ describe('Recommend node in n8n-core WorkflowExecute', () => {
 	});
 
 	test('Single List returns one item per input with the history; Popular and Similar Templates work with filters', async () => {
-		const list = await run({ operation: 'forUser', userId: 'alice', returnAs: 'list', limit: 4, options: { refreshIfOlderThanHours: 0, maxPerCategory: 0 } });
+		const list = await run({ operation: 'forUser', userId: 'alice', returnAs: 'list', listLength: 4, options: { refreshIfOlderThanHours: 0, maxPerCategory: 0 } });
 		expect(list.items).toHaveLength(1);
 		const json = list.items[0].json as any;
 		expect(json).toMatchObject({ userId: 'alice', strategy: 'personalised', history: { ratedTemplates: 1, likedTemplates: 1 }, count: 4 });
 		expect(json.items.map((i: any) => i.rank)).toEqual([1, 2, 3, 4]);
 
-		const popular = await run({ operation: 'popular', limit: 2, filters: { category: 'landscape' } });
+		const popular = await run({ operation: 'popular', listLength: 2, filters: { category: 'landscape' } });
 		expect(popular.items.map((i) => i.json.name)).toEqual(['beach', 'forest']);
 		expect(popular.items[0].json.reason).toMatch(/^popular: 5\.0★ average over 6 ratings$/);
 
-		const similar = await run({ operation: 'similar', template: { mode: 'name', value: 'dog-portrait' }, limit: 2, filters: { tags: 'studio, bird' } });
+		const similar = await run({ operation: 'similar', template: { mode: 'name', value: 'dog-portrait' }, listLength: 2, filters: { tags: 'studio, bird' } });
 		expect(similar.items[0].json).toMatchObject({ name: 'cat-portrait', strategy: 'similar', similarTo: { name: 'dog-portrait' } });
 		expect(similar.items.every((i) => ['cat-portrait', 'bird-portrait'].includes(i.json.name as string))).toBe(true);
 	});
 
 	test('with Continue On Fail, bad parameters become error items naming the field, paired with their input', async () => {
 		const { items, error } = await run(
-			{ operation: 'forUser', userId: '={{ $json.user }}', limit: '={{ $json.limit }}', options: { refreshIfOlderThanHours: 0 } },
+			{ operation: 'forUser', userId: '={{ $json.user }}', listLength: '={{ $json.limit }}', options: { refreshIfOlderThanHours: 0 } },
 			[
 				{ json: { user: 'alice', limit: 1 } },
 				{ json: { user: '', limit: 1 } },
@@ -125,7 +125,7 @@ describe('Recommend node in n8n-core WorkflowExecute', () => {
 		expect(items.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }, { item: 3 }]);
 		expect(items[0].json.name).toBe('dog-portrait');
 		expect(items[1].json).toMatchObject({ error: 'A user ID is required', description: 'Check the "User ID" field.' });
-		expect(items[2].json.error).toBe('Invalid parameter: Limit: must be at least 1');
+		expect(items[2].json.error).toBe('Invalid parameter: List Length: must be at least 1');
 
 		const bad = await run({ operation: 'similar', template: { mode: 'name', value: 'no-such-template' } }, [{ json: {} }], 'continueRegularOutput');
 		expect(bad.items[0].json).toMatchObject({ error: 'Template "no-such-template" not found', description: 'Check the "Template" field.' });

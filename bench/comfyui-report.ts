@@ -54,7 +54,7 @@ function main(): void {
 	const lines: string[] = [
 		'## ComfyUI client: promptlab vs @saintno/comfyui-sdk vs n8n-nodes-comfyui-media',
 		'',
-		'All three clients talk to the same ComfyUI simulator (`test/comfyui-sim`, the real protocol, no GPU) and run the',
+		'All three clients talk to the same ComfyUI simulator (`dev/comfyui-sim`, the real protocol, no GPU) and run the',
 		'same graph: the simulator\'s txt2img workflow at 64×64 (7 nodes, output on node 9), a fresh seed per job, ComfyUI',
 		'caching off. Ours is `lib/comfyui` (`ComfyUiClient`, `ComfyServerPool`) with default settings; the SDK is used as',
 		'its README shows (`ComfyApi` + `CallWrapper` + `PromptBuilder`, `ComfyPool`, `getImage`); the community node',

@@ -12,7 +12,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
-import { startComfySim, type ComfySim, type ComfySimFaults, type ComfySimOptions } from '../test/comfyui-sim';
+import { startComfySim, type ComfySim, type ComfySimFaults, type ComfySimOptions } from '../dev/comfyui-sim';
 
 /** Server-side finish of one prompt (epoch ms). */
 export interface ServerFinish {

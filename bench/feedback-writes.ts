@@ -21,7 +21,7 @@ import { postgresConfigFromUrl } from '../lib/db/config';
 import { recordFeedback, type RecordFeedbackInput, type RecordFeedbackResult } from '../lib/db/feedback';
 import { closeAllPools, getPool } from '../lib/db/pool';
 import { createTemplate, createVersion } from '../lib/db/templates';
-import { startPostgres } from '../test/support/postgres-server';
+import { startPostgres } from '../dev/postgres';
 
 const TARGET_WRITES_PER_SECOND = 1500;
 

@@ -22,7 +22,7 @@ import { Client, type Pool } from 'pg';
 
 import { postgresConfigFromUrl, type PostgresConfig } from '../lib/db/config';
 import { closeAllPools, getPool } from '../lib/db/pool';
-import { startPostgres, type RunningPostgres } from '../test/support/postgres-server';
+import { startPostgres, type RunningPostgres } from '../dev/postgres';
 
 export interface SyntheticOptions {
 	seed: number;

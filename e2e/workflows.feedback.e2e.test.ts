@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 
 import { closeAllPools } from '../lib/db/pool';
 import { POSTGRES_CREDENTIAL_TYPE } from '../scripts/n8n/stack';
-import { freePort } from '../test/support/postgres-server';
+import { freePort } from '../dev/postgres';
 import { startE2eN8n, type E2eN8n } from './support/n8n';
 import { comfyExecution, createTextTemplate, dataPool, loggedExecution, snapshot } from './support/promptlab-data';
 import { assertNodesDeclared, findNode, readWorkflow, shippedWorkflow, writeWorkflowCopy } from './support/workflows';

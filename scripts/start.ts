@@ -21,7 +21,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
-import { freePort, startPostgres, type RunningPostgres } from '../test/support/postgres-server';
+import { freePort, startPostgres, type RunningPostgres } from '../dev/postgres';
 import { ensureN8nInstalled } from './n8n/install';
 import { buildPackage, packPackage } from './n8n/package';
 import { LOCAL_DIR, START_PG_DATA_DIR, START_SECRETS_FILE, START_USER_FOLDER, WORKFLOWS_DIR } from './n8n/paths';
@@ -75,7 +75,7 @@ async function portIsFree(port: number): Promise<boolean> {
 
 async function startSimulator(): Promise<RunningSimulator> {
 	// Loaded lazily: the simulator is a test double and only needed with --simulator.
-	const { startComfySim } = (await import('../test/comfyui-sim')) as typeof import('../test/comfyui-sim');
+	const { startComfySim } = (await import('../dev/comfyui-sim')) as typeof import('../dev/comfyui-sim');
 	const preferred = Number(process.env.COMFYUI_SIM_PORT ?? 8188);
 	const port = (await portIsFree(preferred)) ? preferred : await freePort();
 	const sim = await startComfySim({ port, nodeTimeMs: 150 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: everything a change must pass, in the order that fails fastest.
-# Postgres: DATABASE_URL when set, otherwise an embedded server (test/support/postgres-server.ts).
+# Postgres: DATABASE_URL when set, otherwise an embedded server (dev/postgres.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 
-import { readPngSize, readPngText, startComfySim, textWorkflow, txt2imgWorkflow, videoWorkflow, type ComfySim } from './comfyui-sim';
+import { readPngSize, readPngText, startComfySim, textWorkflow, txt2imgWorkflow, videoWorkflow, type ComfySim } from '../dev/comfyui-sim';
 
 // Protocol bodies are asserted structurally; typing every ComfyUI shape here would only restate the report.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -603,7 +603,7 @@ describe('ComfyUI simulator protocol', () => {
 				const res = await fetch(`${sim.url}/api/upload/image`, { method: 'POST', body: form });
 				return { status: res.status, body: res.status === 200 ? await res.json() : null };
 			};
-			const { encodeSolidPng } = await import('./comfyui-sim');
+			const { encodeSolidPng } = await import('../dev/comfyui-sim');
 			const red = encodeSolidPng(32, 16, { r: 255, g: 0, b: 0 });
 			const blue = encodeSolidPng(32, 16, { r: 0, g: 0, b: 255 });
 			expect(await upload(red, 'photo.png')).toEqual({ status: 200, body: { name: 'photo.png', subfolder: '', type: 'input' } });

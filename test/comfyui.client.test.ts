@@ -15,7 +15,7 @@ import {
 	type ComfyEvent,
 	type ComfyServerConfigInput,
 } from '../lib/comfyui';
-import { startComfySim, type ComfySim } from './comfyui-sim';
+import { startComfySim, type ComfySim } from '../dev/comfyui-sim';
 import { CHECKPOINT, fastClientConfig, SELF_SIGNED_CERT, SELF_SIGNED_KEY, simRef, txt2img, txt2video } from './comfyui.fixtures';
 
 let sim: ComfySim;

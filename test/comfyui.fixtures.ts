@@ -1,6 +1,6 @@
 /** API-format workflows and client settings shared by the ComfyUI client tests. */
 import type { ComfyServerConfigInput } from '../lib/comfyui';
-import { txt2imgWorkflow, type SimFileRef } from './comfyui-sim';
+import { txt2imgWorkflow, type SimFileRef } from '../dev/comfyui-sim';
 
 export const CHECKPOINT = 'sd15.safetensors';
 

@@ -15,7 +15,7 @@ import {
 	type CompletionResult,
 } from '../lib/comfyui';
 import { planDispatch, slotScheduler, type ServerLoad } from '../lib/comfyui/scheduler';
-import { startComfySim, type ComfySim } from './comfyui-sim';
+import { startComfySim, type ComfySim } from '../dev/comfyui-sim';
 import { CHECKPOINT, fastClientConfig, simRef, txt2img, txt2video } from './comfyui.fixtures';
 
 const sims: ComfySim[] = [];

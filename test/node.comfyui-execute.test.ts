@@ -18,9 +18,9 @@ import { closeAllComfyConnections } from '../lib/comfyui';
 import { getPool } from '../lib/db/pool';
 import { createTemplate } from '../lib/db/templates';
 import { ComfyUiExecute } from '../nodes/ComfyUiExecute/ComfyUiExecute.node';
-import { encodeSolidPng, readPngSize, startComfySim, txt2imgWorkflow, type ComfySim } from './comfyui-sim';
+import { encodeSolidPng, readPngSize, startComfySim, txt2imgWorkflow, type ComfySim } from '../dev/comfyui-sim';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { postgresCredential, runWorkflow, startWorkflow, type RunResult, type WorkflowFixture } from './support/n8n-harness';
+import { postgresCredential, runWorkflow, startWorkflow, type RunResult, type WorkflowFixture } from '../dev/n8n-harness';
 
 const NODE_TYPE = 'n8n-nodes-promptlab.comfyUiExecute';
 const node = new ComfyUiExecute();

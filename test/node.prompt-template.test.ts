@@ -4,7 +4,7 @@ import { getPool } from '../lib/db/pool';
 import { PromptTemplate } from '../nodes/PromptTemplate/PromptTemplate.node';
 import fixture from './fixtures/workflows/prompt-template.workflow.json';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { postgresCredential, runWorkflow, singleNodeWorkflow, type WorkflowFixture } from './support/n8n-harness';
+import { postgresCredential, runWorkflow, singleNodeWorkflow, type WorkflowFixture } from '../dev/n8n-harness';
 
 const nodeTypes = { 'n8n-nodes-promptlab.promptTemplate': new PromptTemplate() };
 

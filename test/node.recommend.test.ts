@@ -5,7 +5,7 @@ import { getPool } from '../lib/db/pool';
 import { createTemplate } from '../lib/db/templates';
 import { Recommend } from '../nodes/Recommend/Recommend.node';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { postgresCredential, runWorkflow, type WorkflowFixture, singleNodeWorkflow } from './support/n8n-harness';
+import { postgresCredential, runWorkflow, type WorkflowFixture, singleNodeWorkflow } from '../dev/n8n-harness';
 
 const TYPE = 'n8n-nodes-promptlab.recommend';
 const nodeTypes = { [TYPE]: new Recommend() };

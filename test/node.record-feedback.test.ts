@@ -8,7 +8,7 @@ import { getPool } from '../lib/db/pool';
 import { createTemplate } from '../lib/db/templates';
 import { RecordFeedback } from '../nodes/RecordFeedback/RecordFeedback.node';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { postgresCredential, runWorkflow, type WorkflowFixture } from './support/n8n-harness';
+import { postgresCredential, runWorkflow, type WorkflowFixture } from '../dev/n8n-harness';
 
 const TYPE = 'n8n-nodes-promptlab.recordFeedback';
 const nodeTypes = { [TYPE]: new RecordFeedback() };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ensureN8nInstalled } from '../../scripts/n8n/install';
 import { buildPackage, packPackage } from '../../scripts/n8n/package';
 import { LOCAL_DIR } from '../../scripts/n8n/paths';
-import { startPostgres, type RunningPostgres } from '../../test/support/postgres-server';
+import { startPostgres, type RunningPostgres } from '../../dev/postgres';
 
 /** n8n logs of earlier runs (one folder per test file and run): keep the newest ones only. */
 function pruneOldLogs(keep = 30): void {

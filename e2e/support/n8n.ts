@@ -17,8 +17,8 @@ import { LOCAL_DIR, REPO_ROOT } from '../../scripts/n8n/paths';
 import type { OwnerAccount } from '../../scripts/n8n/rest';
 import { dropDatabase, startStack, type ExtraCredential, type RunningStack } from '../../scripts/n8n/stack';
 import type { WebhookEndpoint } from '../../scripts/n8n/workflows';
-import { startComfySim, type ComfySim, type ComfySimOptions } from '../../test/comfyui-sim';
-import { freePort } from '../../test/support/postgres-server';
+import { startComfySim, type ComfySim, type ComfySimOptions } from '../../dev/comfyui-sim';
+import { freePort } from '../../dev/postgres';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink';
 
 export const E2E_OWNER: OwnerAccount = {

@@ -11,7 +11,7 @@ import { postgresConfigFromUrl } from '../../lib/db/config';
 import { finishExecution, logExternalExecution, startExecution } from '../../lib/db/executions';
 import { getPool } from '../../lib/db/pool';
 import { createTemplate, type Template, type TemplateVersion } from '../../lib/db/templates';
-import { txt2imgWorkflow } from '../../test/comfyui-sim';
+import { txt2imgWorkflow } from '../../dev/comfyui-sim';
 
 /** A migrated pool on the data database (schema promptlab, like the credential). Close with closeAllPools(). */
 export async function dataPool(dataDatabaseUrl: string): Promise<Pool> {

@@ -1,84 +1,74 @@
-import { NodeOperationError, type INode } from 'n8n-workflow';
+import { NodeOperationError, type IDataObject, type INode } from 'n8n-workflow';
 import { ZodError } from 'zod';
 
-import { PromptLabError } from '../../lib/db/errors';
-import { isTemplateError } from '../../lib/templates';
+import { toPromptLabError, type ErrorJson, type PromptLabError } from '../../lib/errors';
+import { validationErrorFromZod } from '../../lib/validation';
 
-/** Something with a machine-readable field name (TemplateError, ComfyUiError, PromptLabError...). */
-interface FieldError extends Error {
-	field?: string;
-	code?: string;
-}
-
-/** Field-specific hint: display names of parameters, so the message says which field to fix. */
+/**
+ * Display names of a node's parameters by input-schema field (`rating` → "Rating"), so the n8n
+ * error a person reads says which field to fix. The machine-readable `field` stays the schema name.
+ */
 export type FieldLabels = Record<string, string>;
 
-function describeZod(error: ZodError, labels: FieldLabels): { message: string; description: string } {
-	const lines = error.issues.map((issue) => {
-		const key = String(issue.path[0] ?? '');
-		const label = labels[key] ?? key;
-		const rest = issue.path.slice(1).join('.');
-		return `${label}${rest ? ` → ${rest}` : ''}: ${issue.message}`;
-	});
-	return { message: `Invalid parameter: ${lines[0]}`, description: lines.join('\n') };
+/** What an adapted NodeOperationError carries in its context: the lib error's JSON plus its HTTP status. */
+export interface PromptLabErrorContext extends ErrorJson {
+	httpStatus: number;
+}
+
+const CONTEXT_KEY = 'promptLab';
+
+function labelFor(field: string | undefined, labels: FieldLabels): string | undefined {
+	if (!field) return undefined;
+	const top = field.split('.')[0];
+	return labels[field] ?? labels[top] ?? undefined;
+}
+
+/** The lib error a thrown value stands for: ours as they are, zod errors as validation, the rest mapped. */
+export function asPromptLabError(error: unknown): PromptLabError {
+	if (error instanceof ZodError) return validationErrorFromZod(error);
+	if (error instanceof NodeOperationError) {
+		const own = error.context[CONTEXT_KEY] as PromptLabErrorContext | undefined;
+		if (own) return toPromptLabError(Object.assign(new Error(own.message), own));
+	}
+	return toPromptLabError(error);
 }
 
 /**
- * TemplateError.field names a variable or workflow node, not a node parameter; this maps each
- * template error code to the parameter the user has to change.
+ * The one adapter from lib errors to n8n: a NodeOperationError whose title is the message, whose
+ * description is the hint and the parameter to change, and whose context keeps the machine part
+ * (code, kind, field, httpStatus, details) for error items and error workflows.
  */
-const TEMPLATE_ERROR_PARAMETER: Record<string, string> = {
-	missing_variable: 'values',
-	unknown_variable: 'values',
-	invalid_value: 'values',
-	unknown_placeholder: 'variables',
-	invalid_definition: 'variables',
-	ui_format_workflow: 'workflow',
-	invalid_workflow: 'workflow',
-	workflow_checksum_mismatch: 'workflow',
-};
-
-const PG_HINTS: Record<string, string> = {
-	ECONNREFUSED: 'Postgres is not reachable: check Host and Port of the PromptLab Postgres credential',
-	'28P01': 'Postgres rejected the login: check User and Password of the PromptLab Postgres credential',
-	'3D000': 'The database does not exist: check Database in the PromptLab Postgres credential',
-	'42501': 'The Postgres user lacks privileges on the PromptLab schema (it needs CREATE on the database the first time)',
-};
-
-/** Records the parameter to fix on the error, so error items and error workflows can read it. */
-function withField(error: NodeOperationError, field: string | undefined): NodeOperationError {
-	if (field) error.context.field = field;
-	return error;
+export function toNodeError(node: INode, error: unknown, itemIndex: number, labels: FieldLabels = {}): NodeOperationError {
+	if (error instanceof NodeOperationError && error.context[CONTEXT_KEY]) return error;
+	const e = asPromptLabError(error);
+	const label = labelFor(e.field, labels);
+	const description = [e.hint, label ? `Check the "${label}" field.` : undefined].filter(Boolean).join('\n');
+	const nodeError = new NodeOperationError(node, e.message, { itemIndex, description: description || undefined });
+	const context: PromptLabErrorContext = { ...e.toJSON(), httpStatus: e.httpStatus };
+	nodeError.context[CONTEXT_KEY] = context as unknown as IDataObject;
+	if (e.field) nodeError.context.field = e.field;
+	return nodeError;
 }
 
-/** Maps any error from lib/ to a NodeOperationError that names the field and the fix. */
-export function toNodeError(node: INode, error: unknown, itemIndex: number, labels: FieldLabels = {}): NodeOperationError {
-	if (error instanceof NodeOperationError) return error;
-	if (error instanceof ZodError) {
-		const { message, description } = describeZod(error, labels);
-		return withField(new NodeOperationError(node, message, { itemIndex, description }), String(error.issues[0]?.path[0] ?? ''));
-	}
-	const e = error as FieldError & { code?: string };
-	if (isTemplateError(e)) {
-		const parameter = TEMPLATE_ERROR_PARAMETER[e.code] ?? e.field;
-		const label = parameter ? labels[parameter] ?? parameter : undefined;
-		const nodeError = new NodeOperationError(node, e.message, {
-			itemIndex,
-			description: label ? `Check the "${label}" field.` : undefined,
-		});
-		return withField(nodeError, parameter);
-	}
-	if (e instanceof PromptLabError || (e && typeof e.field === 'string')) {
-		const label = e.field ? labels[e.field] ?? e.field : undefined;
-		const nodeError = new NodeOperationError(node, e.message, {
-			itemIndex,
-			description: label ? `Check the "${label}" field.` : undefined,
-		});
-		return withField(nodeError, e.field);
-	}
-	const hint = e?.code ? PG_HINTS[e.code] : undefined;
-	return new NodeOperationError(node, e instanceof Error ? e.message : String(error), {
-		itemIndex,
-		description: hint,
-	});
+export function promptLabContext(error: NodeOperationError): PromptLabErrorContext | undefined {
+	return error.context[CONTEXT_KEY] as PromptLabErrorContext | undefined;
+}
+
+/**
+ * json of an error item, the same for every failure of every node:
+ * `{ error, code, kind, httpStatus, field?, hint?, ...details }`. Workflows answer
+ * `httpStatus` and `code`; `error` is the message a person reads.
+ */
+export function errorItemJson(error: NodeOperationError): IDataObject {
+	const c = promptLabContext(error);
+	if (!c) return { error: error.message, code: 'internal_error', kind: 'internal', httpStatus: 500 };
+	return {
+		...(c.details as IDataObject | undefined),
+		error: c.message,
+		code: c.code,
+		kind: c.kind,
+		httpStatus: c.httpStatus,
+		...(c.field ? { field: c.field } : {}),
+		...(c.hint ? { hint: c.hint } : {}),
+	};
 }

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, NodeOperationError } from 'n8n-workflow';
 
-import { toNodeError, type FieldLabels } from './errors';
+import { errorItemJson, toNodeError, type FieldLabels } from './errors';
 
 export type ItemResult = IDataObject | IDataObject[] | INodeExecutionData[];
 
@@ -12,15 +12,6 @@ function isExecutionData(value: IDataObject | INodeExecutionData): value is INod
 	return typeof json === 'object' && json !== null && Object.keys(value).every((k) => EXECUTION_DATA_KEYS.has(k));
 }
 
-/** json of a "Continue On Fail" error item: what a person reads, plus the parameter to fix. */
-export function defaultErrorJson(error: NodeOperationError): IDataObject {
-	return {
-		error: error.message,
-		...(error.description ? { description: error.description } : {}),
-		...(error.context.field ? { field: error.context.field } : {}),
-	};
-}
-
 export interface ItemLoopOptions {
 	/** Items in flight at once (default 1: one after the other). */
 	concurrency?: number;
@@ -28,18 +19,16 @@ export interface ItemLoopOptions {
 	labels?: FieldLabels;
 	/** Error mapping (default: toNodeError). */
 	toError?: (error: unknown, itemIndex: number) => NodeOperationError;
-	/** json of a Continue-On-Fail error item (default: defaultErrorJson). */
-	errorJson?: (error: NodeOperationError) => IDataObject;
 }
 
 /**
  * The canonical n8n item loop: run `handler` for every input item, pair each output item with its
  * input item (however many one input produces), keep input order, and on error either stop with a
  * NodeOperationError naming the field or, with "Continue On Fail", emit an error item for that
- * input and go on. The error item's json keeps everything a workflow can branch on (error,
- * description, field, ...). n8n 2.x replaces the json of items that carry an `error` object with
- * `{ error: message }`, which would lose the field to fix, so error items stay on the regular output
- * and workflows test `$json.error` (the shipped workflows do).
+ * input and go on. Every error item has the same shape (errorItemJson: error, code, kind,
+ * httpStatus, field, hint) and carries the n8n error in `item.error`, so with "Continue (using
+ * error output)" every failure goes to the error output (n8n routes by `item.error`, merging the
+ * input item's json under ours) and with "Continue" every failure stays on the regular output.
  *
  * With concurrency > 1 up to that many items run at once. Each handler gets an AbortSignal that
  * fires when n8n cancels the execution, or when another item failed without "Continue On Fail":
@@ -55,7 +44,6 @@ export async function executePerItem(
 ): Promise<INodeExecutionData[]> {
 	const items = ctx.getInputData();
 	const toError = opts.toError ?? ((error: unknown, i: number) => toNodeError(ctx.getNode(), error, i, opts.labels ?? {}));
-	const errorJson = opts.errorJson ?? defaultErrorJson;
 	const continueOnFail = ctx.continueOnFail();
 
 	const stop = new AbortController();
@@ -81,7 +69,7 @@ export async function executePerItem(
 			} catch (error) {
 				const nodeError = toError(error, i);
 				if (continueOnFail) {
-					results[i] = [{ json: errorJson(nodeError), pairedItem: { item: i } }];
+					results[i] = [{ json: errorItemJson(nodeError), error: nodeError, pairedItem: { item: i } }];
 				} else if (!fatal) {
 					fatal = nodeError;
 					stop.abort(nodeError);

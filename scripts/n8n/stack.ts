@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { Client } from 'pg';
 
-import { freePort } from '../../test/support/postgres-server';
+import { freePort } from '../../dev/postgres';
 import { ensureN8nInstalled } from './install';
 import { startN8nProcess, type N8nDatabase, type N8nProcess } from './instance';
 import { installPackageIntoN8n, type InstalledPackage } from './package';

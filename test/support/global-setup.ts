@@ -1,4 +1,4 @@
-import { startPostgres } from './postgres-server';
+import { startPostgres } from '../../dev/postgres';
 
 /** Starts one Postgres for the whole jest run; workers inherit DATABASE_URL. */
 export default async function globalSetup(): Promise<void> {

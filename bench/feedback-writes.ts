@@ -1,6 +1,6 @@
 /**
  * Record Feedback write throughput: 8 concurrent clients, each on its own pool connection,
- * calling lib/db/feedback.ts recordFeedback against a real Postgres (DATABASE_URL, else an
+ * calling lib/feedback recordFeedback (one statement in lib/db/feedback.ts) against a real Postgres (DATABASE_URL, else an
  * embedded server) in a fresh database seeded with 10,000 executions over 100 versions.
  *
  *   npx ts-node --transpile-only bench/feedback-writes.ts [--workers 8] [--writes 2500] [--executions 10000] [--async-commit]
@@ -18,9 +18,9 @@ import { resolve } from 'node:path';
 import { Client, type Pool, type PoolClient } from 'pg';
 
 import { postgresConfigFromUrl } from '../lib/db/config';
-import { recordFeedback, type RecordFeedbackInput, type RecordFeedbackResult } from '../lib/db/feedback';
+import { recordFeedback, type RecordFeedbackInput, type RecordFeedbackResult } from '../lib/feedback';
 import { closeAllPools, getPool } from '../lib/db/pool';
-import { createTemplate, createVersion } from '../lib/db/templates';
+import { createTemplate, createVersion } from '../lib/templates/manage';
 import { startPostgres } from '../dev/postgres';
 
 const TARGET_WRITES_PER_SECOND = 1500;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 
 import type { Pool } from 'pg';
 
-import { popularTemplates, recommendForUser, refreshSimilarities, type ForUserOptions, type RefreshOptions, type RefreshResult } from '../lib/db/recommendations';
+import { popularTemplates, recommendForUser, refreshSimilarities, type ForUserOptions, type RefreshOptions, type RefreshResult } from '../lib/recommendations';
 import { freshDatabase, generateSynthetic, rebuildTemplateStats } from './synthetic';
 
 const K = 10;

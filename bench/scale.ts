@@ -19,9 +19,9 @@ import { join } from 'node:path';
 
 import type { Pool } from 'pg';
 
-import { assignUnit, createCampaign, getCampaignResults, startCampaign } from '../lib/db/campaigns';
-import { popularTemplates, recommendForUser, refreshSimilarities, similarTemplates } from '../lib/db/recommendations';
-import { weeklyReport } from '../lib/db/reports';
+import { assignUnit, createCampaign, getCampaignResults, startCampaign } from '../lib/campaigns';
+import { popularTemplates, recommendForUser, refreshSimilarities, similarTemplates } from '../lib/recommendations';
+import { weeklyReport } from '../lib/reports/weekly';
 import { seededRandom } from '../lib/stats';
 import { existingDatabase, freshDatabase, generateSynthetic } from './synthetic';
 
@@ -87,7 +87,7 @@ async function seedCampaign(pool: Pool, log: (m: string) => void) {
 		],
 		minSamplePerVariant: 1000,
 	});
-	await startCampaign(pool, { id: campaign.id });
+	await startCampaign(pool, { campaign: { id: campaign.id } });
 	const [control, b] = campaign.variants;
 	const t0 = Date.now();
 	// 100k assigned units split 50/50; 60% of them rated 1–3 times (what Record Feedback leaves behind).
@@ -161,11 +161,11 @@ async function main(): Promise<void> {
 		log(`Popular: p95 ${popular.p95} ms; Similar Templates: p95 ${similar.p95} ms`);
 
 		const campaign = await seedCampaign(pool, log);
-		const results = await measure(50, 5, () => getCampaignResults(pool, { id: campaign.id }));
-		const sample = await getCampaignResults(pool, { id: campaign.id });
+		const results = await measure(50, 5, () => getCampaignResults(pool, { campaign: { id: campaign.id } }));
+		const sample = await getCampaignResults(pool, { campaign: { id: campaign.id } });
 		log(`campaign Results (${CAMPAIGN_UNITS} units): p50 ${results.p50} ms, p95 ${results.p95} ms; decision ${sample.decision.summary}`);
-		const assignKnown = await measure(500, 20, (i) => assignUnit(pool, { id: campaign.id }, `unit-${1 + Math.abs(i * 7919) % CAMPAIGN_UNITS}`));
-		const assignNew = await measure(500, 20, (i) => assignUnit(pool, { id: campaign.id }, `fresh-unit-${i}`));
+		const assignKnown = await measure(500, 20, (i) => assignUnit(pool, { campaign: { id: campaign.id }, unitId: `unit-${1 + Math.abs(i * 7919) % CAMPAIGN_UNITS}` }));
+		const assignNew = await measure(500, 20, (i) => assignUnit(pool, { campaign: { id: campaign.id }, unitId: `fresh-unit-${i}` }));
 		log(`Assign: known unit p95 ${assignKnown.p95} ms, new unit p95 ${assignNew.p95} ms`);
 
 		// The weekly report over the last 7 days of the synthetic year (ratings and executions are

@@ -2,20 +2,25 @@
  * The n8n editor in a headless Chromium: a person logs in, opens the node panel, finds every
  * PromptLab node by its name, adds it to a canvas and sees its parameters. The list of nodes comes
  * from package.json's n8n.nodes (and n8n's own node types), so it grows as nodes are added.
- * Screenshots land in docs/screenshots/ (README material).
+ * Screenshots go to .n8n-local/screenshots/ (ignored), so `npm test` leaves the tree as it was;
+ * `npm run screenshots` runs this file with PROMPTLAB_SCREENSHOTS_DIR=docs/screenshots to refresh
+ * the README's pictures.
  */
 import { mkdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 import type { Page } from 'playwright-core';
 
 import { readRepoManifest } from '../scripts/n8n/package';
-import { REPO_ROOT } from '../scripts/n8n/paths';
+import { LOCAL_DIR, REPO_ROOT } from '../scripts/n8n/paths';
 import type { NodeTypeDescription } from '../scripts/n8n/rest';
-import { launchChromium, type HeadlessBrowser } from './support/browser';
+import { findChromium, launchChromium, type HeadlessBrowser } from './support/browser';
 import { E2E_OWNER, startE2eN8n, type E2eN8n } from './support/n8n';
 
-const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
+/** A relative PROMPTLAB_SCREENSHOTS_DIR is taken from the repository root (npm scripts run there anyway). */
+const SCREENSHOTS = process.env.PROMPTLAB_SCREENSHOTS_DIR
+	? resolve(REPO_ROOT, process.env.PROMPTLAB_SCREENSHOTS_DIR)
+	: join(LOCAL_DIR, 'screenshots');
 const manifest = readRepoManifest();
 
 /** `dist/nodes/AbCampaign/AbCampaign.node.js` → `n8n-nodes-promptlab.abCampaign`. */
@@ -30,8 +35,15 @@ describe('n8n editor with the PromptLab nodes (headless Chromium)', () => {
 	let nodes: NodeTypeDescription[] = [];
 
 	beforeAll(async () => {
-		// Both start at once: Chromium (installed with apt-get on a fresh machine) and n8n.
-		[chromium, n8n] = await Promise.all([launchChromium(), startE2eN8n({ name: 'editor' })]);
+		// Chromium (Debian's package) and n8n start at once. A missing Chromium fails first, with a
+		// message naming the package, before an n8n is started.
+		findChromium();
+		// allSettled: when one of the two fails, the other is still assigned, and afterAll stops it.
+		const [browser, server] = await Promise.allSettled([launchChromium(), startE2eN8n({ name: 'editor' })]);
+		if (browser.status === 'fulfilled') chromium = browser.value;
+		if (server.status === 'fulfilled') n8n = server.value;
+		if (browser.status === 'rejected') throw browser.reason;
+		if (server.status === 'rejected') throw server.reason;
 		const all = await n8n.client.nodeTypes();
 		nodes = declaredTypes.map((type) => {
 			const found = all.find((t) => t.name === type);

@@ -2,19 +2,19 @@
  * workflows/ab-report.json with generation.json and feedback.json on the real n8n: the closed A/B
  * loop over HTTP. Users get their (sticky) variant from the Generation API, rate the images through
  * the feedback webhook, GET /webhook/promptlab/ab-report shows the decision, POST .../promote moves
- * the production label to the winner; afterwards everyone gets the winner. Bad requests → 4xx with
- * nothing changed.
+ * the production label to the winner; afterwards everyone gets the winner. Bad requests get the
+ * status of their error `code`, with nothing changed.
  */
 import type { Pool } from 'pg';
 
-import { assignUnit, createCampaign, startCampaign } from '../lib/db/campaigns';
+import { assignUnit, createCampaign, startCampaign } from '../lib/campaigns';
 import { logExternalExecution } from '../lib/db/executions';
-import { recordFeedback } from '../lib/db/feedback';
+import { recordFeedback } from '../lib/feedback';
 import { closeAllPools } from '../lib/db/pool';
-import { createVersion } from '../lib/db/templates';
+import { createVersion } from '../lib/templates/manage';
 import { startE2eN8n, type E2eN8n } from './support/n8n';
 import { createImageTemplate, dataPool } from './support/promptlab-data';
-import { assertNodesDeclared, shippedWorkflow, type GenerationAnswer } from './support/workflows';
+import { assertNodesDeclared, expectErrorAnswer, shippedWorkflow, type GenerationAnswer } from './support/workflows';
 
 const AB_REPORT = shippedWorkflow('ab-report.json');
 const GENERATION = shippedWorkflow('generation.json');
@@ -66,11 +66,11 @@ describe('workflow ab-report.json: the A/B loop over HTTP', () => {
 			seed: 'e2e-ab-seed',
 		});
 		campaignId = created.id;
-		await startCampaign(pool, { id: campaignId });
+		await startCampaign(pool, { campaign: { id: campaignId } });
 		// Earlier traffic, written the way the nodes write it: B's users love it, the control's do not.
 		for (let n = 0; n < 120; n++) {
 			const unit = `early-${n}`;
-			const assignment = await assignUnit(pool, { id: campaignId }, unit);
+			const assignment = await assignUnit(pool, { campaign: { id: campaignId }, unitId: unit });
 			const { execution } = await logExternalExecution(pool, { variantId: assignment.variantId, userId: unit, status: 'succeeded', durationMs: 800 });
 			await recordFeedback(pool, { executionId: execution.id, userId: unit, rating: assignment.variantKey === 'B' ? 5 : 2 });
 		}
@@ -133,21 +133,23 @@ describe('workflow ab-report.json: the A/B loop over HTTP', () => {
 		expect((byId.body as ResultsAnswer).decision.winnerVariantKey).toBe('B');
 	});
 
-	describe('refuses bad requests with a 4xx and changes nothing', () => {
-		it.each<{ title: string; call: () => Promise<{ status: number; body: unknown }>; status: number; field: string | null; message: RegExp }>([
-			{ title: 'results without campaign', call: () => n8n.callWebhook(RESULTS), status: 400, field: 'campaign', message: /campaign is required/ },
-			{ title: 'results of an unknown campaign', call: () => n8n.callWebhook(RESULTS, { query: { campaign: 'no-such-campaign' } }), status: 404, field: 'campaign', message: /Campaign "no-such-campaign" not found/ },
-			{ title: 'promote without campaign', call: () => n8n.postWebhook(PROMOTE, { force: 'B' }), status: 400, field: 'campaign', message: /campaign is required/ },
-			{ title: 'promote with force: true', call: () => n8n.postWebhook(PROMOTE, { campaign, force: true }), status: 400, field: 'force', message: /force must be the key of the variant/ },
-			{ title: 'promote an unknown variant', call: () => n8n.postWebhook(PROMOTE, { campaign, force: 'Z' }), status: 404, field: 'force', message: /has no variant "Z"/ },
-			{ title: 'promote an unknown campaign', call: () => n8n.postWebhook(PROMOTE, { campaign: 'no-such-campaign' }), status: 404, field: 'campaign', message: /not found/ },
-			{ title: 'promote with an array body', call: () => n8n.postWebhook(PROMOTE, [campaign]), status: 400, field: null, message: /body must be a JSON object/ },
-			{ title: 'promote with a body above 16 KiB', call: () => n8n.postWebhook(PROMOTE, { campaign: 'x'.repeat(20_000) }), status: 413, field: null, message: /too large/ },
-		])('$title → $status', async ({ call, status, field, message }) => {
+	describe('refuses bad requests with the status of their code and changes nothing', () => {
+		it.each<{ title: string; call: () => Promise<{ status: number; body: unknown; text?: string }>; status: number; code: string; field: string | null | RegExp }>([
+			{ title: 'results without campaign', call: () => n8n.callWebhook(RESULTS), status: 400, code: 'field_required', field: /^campaign/ },
+			{ title: 'results of an unknown campaign', call: () => n8n.callWebhook(RESULTS, { query: { campaign: 'no-such-campaign' } }), status: 404, code: 'campaign_not_found', field: 'campaign' },
+			{ title: 'results with a NUL byte in the campaign query', call: () => n8n.callWebhook(RESULTS, { query: { campaign: 'hero\u0000lighting' } }), status: 400, code: 'invalid_text', field: /^campaign/ },
+			{ title: 'promote without campaign', call: () => n8n.postWebhook(PROMOTE, { force: 'B' }), status: 400, code: 'field_required', field: /^campaign/ },
+			{ title: 'promote with force: true', call: () => n8n.postWebhook(PROMOTE, { campaign, force: true }), status: 400, code: 'invalid_input', field: 'forceVariant' },
+			{ title: 'promote an unknown variant', call: () => n8n.postWebhook(PROMOTE, { campaign, force: 'Z' }), status: 404, code: 'variant_not_found', field: 'forceVariant' },
+			{ title: 'promote an unknown campaign', call: () => n8n.postWebhook(PROMOTE, { campaign: 'no-such-campaign' }), status: 404, code: 'campaign_not_found', field: 'campaign' },
+			{ title: 'promote with an array body', call: () => n8n.postWebhook(PROMOTE, [campaign]), status: 400, code: 'invalid_body', field: null },
+			{ title: 'promote with a form-encoded body', call: () => n8n.callWebhook(PROMOTE, { rawBody: `campaign=${campaign}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), status: 415, code: 'unsupported_media_type', field: null },
+			{ title: 'promote with a body above 16 KiB', call: () => n8n.postWebhook(PROMOTE, { campaign: 'x'.repeat(20_000) }), status: 413, code: 'payload_too_large', field: null },
+		])('$title → $status $code', async ({ call, status, code, field }) => {
 			const before = await campaignState();
 			const answer = await call();
-			expect(answer.status).toBe(status);
-			expect(answer.body).toMatchObject({ field, error: expect.stringMatching(message) });
+			const error = expectErrorAnswer(answer, { status, code, field: field instanceof RegExp ? undefined : field });
+			if (field instanceof RegExp) expect(error.field).toMatch(field);
 			expect(await campaignState()).toEqual(before);
 		});
 	});
@@ -171,8 +173,7 @@ describe('workflow ab-report.json: the A/B loop over HTTP', () => {
 
 		const stateAfter = await campaignState();
 		const again = await n8n.postWebhook(PROMOTE, { campaign });
-		expect(again.status).toBe(409);
-		expect(again.body).toMatchObject({ error: expect.stringMatching(/already promoted/), field: 'campaign' });
+		expectErrorAnswer(again, { status: 409, code: 'campaign_not_running', field: 'campaign' });
 		expect(await campaignState()).toEqual(stateAfter);
 	});
 
@@ -194,12 +195,11 @@ describe('workflow ab-report.json: the A/B loop over HTTP', () => {
 			],
 		});
 		const draft = await n8n.postWebhook(PROMOTE, { campaign: 'e2e-undecided' });
-		expect(draft.status).toBe(409);
-		expect(draft.body).toMatchObject({ error: expect.stringMatching(/is a draft/) });
-		await startCampaign(pool, { id: tie.id });
+		expectErrorAnswer(draft, { status: 409, code: 'campaign_not_running' });
+		await startCampaign(pool, { campaign: { id: tie.id } });
 		const refused = await n8n.postWebhook(PROMOTE, { campaign: 'e2e-undecided' });
-		expect(refused.status).toBe(409);
-		expect(refused.body).toMatchObject({ error: expect.stringMatching(/has no winner to promote/), field: 'force' });
+		// field is the use case's name for the body's `force`
+		expectErrorAnswer(refused, { status: 409, code: 'campaign_no_winner', field: 'forceVariant' });
 		const forced = await n8n.postWebhook(PROMOTE, { campaign: tie.id, force: 'control' });
 		expect(forced.status).toBe(200);
 		expect(forced.body).toMatchObject({ forced: true, winner: { key: 'control', version: 1 }, labelMove: { toVersion: 1 } });

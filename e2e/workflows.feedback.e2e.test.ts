@@ -1,16 +1,26 @@
 /**
  * workflows/feedback.json on the real n8n: POST /webhook/promptlab/feedback records a rating
- * through the Record Feedback node and answers with the version's updated stats; bad requests get
- * a 4xx naming the field and change nothing in Postgres; header auth works when switched on.
+ * through the Record Feedback node and answers with the version's updated stats; bad and hostile
+ * requests get the status of their error `code` ({ code, error, field, hint }, nothing internal
+ * in the answer) and change nothing in Postgres; header auth works when switched on.
  */
 import type { Pool } from 'pg';
 
 import { closeAllPools } from '../lib/db/pool';
+import { PAYLOAD_SIZE_MAX_MIB } from '../scripts/n8n/instance';
 import { POSTGRES_CREDENTIAL_TYPE } from '../scripts/n8n/stack';
 import { freePort } from '../dev/postgres';
 import { startE2eN8n, type E2eN8n } from './support/n8n';
 import { comfyExecution, createTextTemplate, dataPool, loggedExecution, snapshot } from './support/promptlab-data';
-import { assertNodesDeclared, findNode, readWorkflow, shippedWorkflow, writeWorkflowCopy } from './support/workflows';
+import {
+	assertNodesDeclared,
+	expectErrorAnswer,
+	expectNoInternals,
+	findNode,
+	readWorkflow,
+	shippedWorkflow,
+	writeWorkflowCopy,
+} from './support/workflows';
 
 const FEEDBACK = shippedWorkflow('feedback.json');
 const PATH = 'promptlab/feedback';
@@ -36,12 +46,6 @@ interface FeedbackAnswer {
 	replaced: boolean;
 	previousRating: number | null;
 	stats: { ratingCount: number; ratingSum: number; meanRating: number; histogram: Record<string, number>; goodCount: number };
-}
-
-interface ErrorAnswer {
-	error: string;
-	field: string | null;
-	status: number;
 }
 
 describe('workflow feedback.json: POST /webhook/promptlab/feedback', () => {
@@ -124,61 +128,111 @@ describe('workflow feedback.json: POST /webhook/promptlab/feedback', () => {
 		expect(body).toMatchObject({ feedback: { executionId: comfy.executionId, rating: 3, userId: 'cleo' }, stats: { ratingCount: 3, ratingSum: 12 } });
 	});
 
-	describe('refuses bad requests with a 4xx that names the problem, and changes nothing', () => {
-		const cases: Array<{ title: string; body: () => unknown; status: number; field: string | null; message: RegExp }> = [
-			{ title: 'rating missing', body: () => ({ executionId, userId: 'u1' }), status: 400, field: 'rating', message: /Rating must be a whole number from 1 to 5 \(got nothing\)/ },
-			{ title: 'rating 9', body: () => ({ executionId, rating: 9, userId: 'u1' }), status: 400, field: 'rating', message: /Rating must be a whole number from 1 to 5 \(got 9\)/ },
-			{ title: 'rating 0', body: () => ({ executionId, rating: 0, userId: 'u1' }), status: 400, field: 'rating', message: /got 0/ },
-			{ title: 'rating 3.5', body: () => ({ executionId, rating: 3.5, userId: 'u1' }), status: 400, field: 'rating', message: /got 3\.5/ },
-			{ title: 'rating "five"', body: () => ({ executionId, rating: 'five', userId: 'u1' }), status: 400, field: 'rating', message: /got "five"/ },
-			{ title: 'rating as an object', body: () => ({ executionId, rating: { stars: 5 }, userId: 'u1' }), status: 400, field: 'rating', message: /Rating must be a whole number/ },
-			{ title: 'userId missing', body: () => ({ executionId, rating: 4 }), status: 400, field: 'userId', message: /User ID is required/ },
-			{ title: 'userId blank', body: () => ({ executionId, rating: 4, userId: '   ' }), status: 400, field: 'userId', message: /User ID is required/ },
-			{ title: 'userId too long', body: () => ({ executionId, rating: 4, userId: 'u'.repeat(300) }), status: 400, field: 'userId', message: /User ID is longer than 256 characters/ },
-			{ title: 'no execution id nor prompt id', body: () => ({ rating: 4, userId: 'u1' }), status: 400, field: 'executionId', message: /An execution ID or a ComfyUI prompt ID is required/ },
-			{ title: 'executionId not a UUID', body: () => ({ executionId: 'abc', rating: 4, userId: 'u1' }), status: 400, field: 'executionId', message: /Execution ID must be the UUID/ },
-			{ title: 'executionId a number', body: () => ({ executionId: 12345, rating: 4, userId: 'u1' }), status: 400, field: 'executionId', message: /Execution ID must be/ },
-			{ title: 'comment longer than 4000 characters', body: () => ({ executionId, rating: 4, userId: 'u1', comment: 'x'.repeat(4001) }), status: 400, field: 'comment', message: /Comment is longer than 4000 characters/ },
-			{ title: 'comment not text', body: () => ({ executionId, rating: 4, userId: 'u1', comment: ['a'] }), status: 400, field: 'comment', message: /Comment must be text/ },
-			{ title: 'unknown execution id', body: () => ({ executionId: '00000000-0000-4000-8000-000000000000', rating: 4, userId: 'u1' }), status: 404, field: 'executionId', message: /Execution 00000000-0000-4000-8000-000000000000 not found/ },
-			{ title: 'unknown prompt id', body: () => ({ promptId: 'no-such-prompt', rating: 4, userId: 'u1' }), status: 404, field: 'promptId', message: /No execution with ComfyUI prompt ID no-such-prompt/ },
-			{ title: 'idempotency key of another rating', body: () => ({ executionId, rating: 1, userId: 'dora', idempotencyKey: 'fb-1' }), status: 409, field: 'idempotencyKey', message: /Idempotency key "fb-1"/ },
-			{ title: 'a JSON array instead of an object', body: () => [{ executionId, rating: 4, userId: 'u1' }], status: 400, field: 'rating', message: /Rating must be a whole number/ },
+	describe('refuses bad requests with the status of their code, naming the field, and changes nothing', () => {
+		const UNKNOWN = '00000000-0000-4000-8000-000000000000';
+		const cases: Array<{ title: string; body: () => unknown; status: number; code: string; field: string | null }> = [
+			{ title: 'rating missing', body: () => ({ executionId, userId: 'u1' }), status: 400, code: 'field_required', field: 'rating' },
+			{ title: 'rating 9', body: () => ({ executionId, rating: 9, userId: 'u1' }), status: 400, code: 'rating_out_of_range', field: 'rating' },
+			{ title: 'rating 0', body: () => ({ executionId, rating: 0, userId: 'u1' }), status: 400, code: 'rating_out_of_range', field: 'rating' },
+			{ title: 'rating 3.5', body: () => ({ executionId, rating: 3.5, userId: 'u1' }), status: 400, code: 'rating_invalid', field: 'rating' },
+			{ title: 'rating "five"', body: () => ({ executionId, rating: 'five', userId: 'u1' }), status: 400, code: 'rating_invalid', field: 'rating' },
+			{ title: 'rating "4.0"', body: () => ({ executionId, rating: '4.0', userId: 'u1' }), status: 400, code: 'rating_invalid', field: 'rating' },
+			{ title: 'rating "+4"', body: () => ({ executionId, rating: '+4', userId: 'u1' }), status: 400, code: 'rating_invalid', field: 'rating' },
+			{ title: 'rating as an object', body: () => ({ executionId, rating: { stars: 5 }, userId: 'u1' }), status: 400, code: 'rating_invalid', field: 'rating' },
+			{ title: 'userId missing', body: () => ({ executionId, rating: 4 }), status: 400, code: 'field_required', field: 'userId' },
+			{ title: 'userId blank', body: () => ({ executionId, rating: 4, userId: '   ' }), status: 400, code: 'field_required', field: 'userId' },
+			{ title: 'userId too long', body: () => ({ executionId, rating: 4, userId: 'u'.repeat(300) }), status: 400, code: 'text_too_long', field: 'userId' },
+			{ title: 'no execution id nor prompt id', body: () => ({ rating: 4, userId: 'u1' }), status: 400, code: 'field_required', field: 'executionId' },
+			{ title: 'executionId not a UUID', body: () => ({ executionId: 'abc', rating: 4, userId: 'u1' }), status: 400, code: 'invalid_input', field: 'executionId' },
+			{ title: 'executionId a number', body: () => ({ executionId: 12345, rating: 4, userId: 'u1' }), status: 400, code: 'invalid_input', field: 'executionId' },
+			{ title: 'comment longer than 4000 characters', body: () => ({ executionId, rating: 4, userId: 'u1', comment: 'x'.repeat(4001) }), status: 400, code: 'text_too_long', field: 'comment' },
+			{ title: 'comment not text', body: () => ({ executionId, rating: 4, userId: 'u1', comment: ['a'] }), status: 400, code: 'invalid_input', field: 'comment' },
+			{ title: 'unknown execution id', body: () => ({ executionId: UNKNOWN, rating: 4, userId: 'u1' }), status: 404, code: 'execution_not_found', field: 'executionId' },
+			{ title: 'unknown prompt id', body: () => ({ promptId: 'no-such-prompt', rating: 4, userId: 'u1' }), status: 404, code: 'execution_not_found', field: 'promptId' },
+			{ title: 'idempotency key of another rating', body: () => ({ executionId, rating: 1, userId: 'dora', idempotencyKey: 'fb-1' }), status: 409, code: 'idempotency_key_reused', field: 'idempotencyKey' },
+			// Hostile text: refused with the field named, never stored (Postgres refuses NUL with a raw error).
+			{ title: 'a NUL byte in the comment', body: () => ({ executionId, rating: 4, userId: 'u1', comment: 'nice\u0000' }), status: 400, code: 'invalid_text', field: 'comment' },
+			{ title: 'a NUL byte in the userId', body: () => ({ executionId, rating: 4, userId: 'u\u00001' }), status: 400, code: 'invalid_text', field: 'userId' },
+			{ title: 'a lone surrogate ("\\ud800") in the userId', body: () => ({ executionId, rating: 4, userId: 'u\ud800' }), status: 400, code: 'invalid_text', field: 'userId' },
+			{ title: 'a JSON array instead of an object', body: () => [{ executionId, rating: 4, userId: 'u1' }], status: 400, code: 'invalid_body', field: null },
+			{ title: 'a JSON string instead of an object', body: () => 'rating=5', status: 400, code: 'invalid_body', field: null },
+			// n8n hands a JSON null body to the workflow as {}: refused as an empty request.
+			{ title: 'JSON null (n8n reads it as {})', body: () => null, status: 400, code: 'field_required', field: 'rating' },
 		];
 
-		it.each(cases)('$title → $status', async ({ body, status, field, message }) => {
+		it.each(cases)('$title → $status $code', async ({ body, status, code, field }) => {
 			const before = await snapshot(pool);
-			const answer = await n8n.postWebhook(PATH, body());
-			expect(answer.status).toBe(status);
-			const error = answer.body as ErrorAnswer;
-			expect(error.error).toMatch(message);
-			expect(error.field).toBe(field);
+			const answer = await n8n.callWebhook(PATH, { rawBody: JSON.stringify(body()), headers: { 'content-type': 'application/json' } });
+			expectErrorAnswer(answer, { status, code, field });
 			expect(await snapshot(pool)).toEqual(before);
 		});
 
-		it('a body that is not JSON → 4xx, nothing stored', async () => {
+		it('the surrogate really travels as "\\ud800" in the JSON text', () => {
+			expect(JSON.stringify({ userId: 'u\ud800' })).toBe('{"userId":"u\\ud800"}');
+		});
+
+		it('bytes that are not UTF-8 in the body → 400 invalid_text naming the field, nothing stored as U+FFFD', async () => {
+			const before = await snapshot(pool);
+			const raw = Buffer.concat([
+				Buffer.from(`{"executionId": "${executionId}", "rating": 4, "userId": "u1", "comment": "caf`),
+				Buffer.from([0xe9, 0xff, 0xfe]),
+				Buffer.from('"}'),
+			]);
+			const answer = await n8n.callWebhook(PATH, { rawBody: raw, headers: { 'content-type': 'application/json' } });
+			expectErrorAnswer(answer, { status: 400, code: 'invalid_text', field: 'comment' });
+			expect(await snapshot(pool)).toEqual(before);
+			const stored = await n8n.queryData<{ n: string }>("SELECT count(*)::text AS n FROM promptlab.feedback WHERE comment LIKE '%' || chr(65533) || '%'");
+			expect(stored[0].n).toBe('0');
+		});
+
+		it('a form-encoded body → 415 unsupported_media_type, never recorded as a rating', async () => {
+			const before = await snapshot(pool);
+			const form = await n8n.callWebhook(PATH, {
+				rawBody: `executionId=${executionId}&rating=5&userId=form-user`,
+				headers: { 'content-type': 'application/x-www-form-urlencoded' },
+			});
+			expectErrorAnswer(form, { status: 415, code: 'unsupported_media_type', field: null });
+			const text = await n8n.callWebhook(PATH, { rawBody: JSON.stringify({ executionId, rating: 5, userId: 'text-user' }), headers: { 'content-type': 'text/plain' } });
+			expectErrorAnswer(text, { status: 415, code: 'unsupported_media_type', field: null });
+			expect(await snapshot(pool)).toEqual(before);
+			// application/json with a charset is JSON
+			const charset = await n8n.callWebhook(PATH, { body: { rating: 4, userId: 'u1' }, headers: { 'content-type': 'application/json; charset=utf-8' } });
+			expectErrorAnswer(charset, { status: 400, code: 'field_required', field: 'executionId' });
+		});
+
+		it('malformed JSON → n8n\'s 422, without a stack trace or a path', async () => {
 			const before = await snapshot(pool);
 			const broken = await n8n.callWebhook(PATH, { rawBody: '{"executionId": "x", "rating": 5', headers: { 'content-type': 'application/json' } });
-			expect(broken.status).toBeGreaterThanOrEqual(400);
-			expect(broken.status).toBeLessThan(500);
-			const text = await n8n.callWebhook(PATH, { rawBody: 'rating=5', headers: { 'content-type': 'text/plain' } });
-			expect(text.status).toBe(400);
+			expect(broken.status).toBe(422);
+			expectNoInternals(broken.text);
 			expect(await snapshot(pool)).toEqual(before);
 		});
 
-		it('an oversized body → 413 from the workflow (above 64 KiB), and n8n\'s own refusal above its 16 MiB limit; nothing stored', async () => {
+		it('a wrong method → n8n\'s 404, without a stack trace or a path', async () => {
+			const wrong = await n8n.callWebhook(PATH, { method: 'GET' });
+			expect(wrong.status).toBe(404);
+			expectNoInternals(wrong.text);
+			const put = await n8n.callWebhook(PATH, { method: 'PUT', body: { executionId, rating: 5, userId: 'u1' } });
+			expect(put.status).toBe(404);
+			expectNoInternals(put.text);
+		});
+
+		it('a body above 64 KiB → 413 payload_too_large from the workflow; above n8n\'s own limit n8n refuses it, without a stack trace or a path; nothing stored', async () => {
 			const before = await snapshot(pool);
 			const large = await n8n.postWebhook(PATH, { executionId, rating: 5, userId: 'big', comment: 'x'.repeat(100 * 1024) });
-			expect(large.status).toBe(413);
-			expect(large.body).toMatchObject({ error: expect.stringMatching(/request body is too large .*at most 65536/), field: null });
-			// Bodies above N8N_PAYLOAD_SIZE_MAX never reach the workflow: n8n 2.8.4 turns raw-body's 413 into a 500.
-			const huge = await n8n.postWebhook(PATH, { executionId, rating: 5, userId: 'big', comment: 'x'.repeat(17 * 1024 * 1024) });
-			expect(huge.status).toBeGreaterThanOrEqual(400);
+			expectErrorAnswer(large, { status: 413, code: 'payload_too_large', field: null });
+			// Bodies above N8N_PAYLOAD_SIZE_MAX never reach the workflow; n8n 2.8.4 answers them with a 500 of its own.
+			const huge = await n8n.callWebhook(PATH, {
+				rawBody: JSON.stringify({ executionId, rating: 5, userId: 'big', comment: 'x'.repeat(PAYLOAD_SIZE_MAX_MIB * 1024 * 1024) }),
+				headers: { 'content-type': 'application/json' },
+			});
+			expect(huge.status).toBe(500);
+			expectNoInternals(huge.text);
 			expect(await snapshot(pool)).toEqual(before);
 		});
 	});
 
-	it('answers 500 saying the database is unreachable, and records nothing', async () => {
+	it('answers 503 database_unavailable when the database is unreachable, and records nothing', async () => {
 		const credential = n8n.credentials[POSTGRES_CREDENTIAL_TYPE];
 		const { data } = await n8n.client.request<{ data: Record<string, unknown> }>('GET', `/rest/credentials/${credential.id}`, undefined, {
 			includeData: 'true',
@@ -187,9 +241,9 @@ describe('workflow feedback.json: POST /webhook/promptlab/feedback', () => {
 		await n8n.client.upsertCredential(credential.name, credential.type, { ...data, port: await freePort() });
 		try {
 			const answer = await n8n.postWebhook(PATH, { executionId, rating: 3, userId: 'frank' });
-			expect(answer.status).toBe(500);
 			// the node fails the item with the connection error itself (not a bare pass-through)
-			expect(answer.body).toMatchObject({ error: expect.stringMatching(/refused the connection|ECONNREFUSED/) });
+			const error = expectErrorAnswer(answer, { status: 503, code: 'database_unavailable', field: null });
+			expect(error.hint).toMatch(/Host and Port/);
 		} finally {
 			await n8n.client.upsertCredential(credential.name, credential.type, data);
 		}
@@ -200,10 +254,13 @@ describe('workflow feedback.json: POST /webhook/promptlab/feedback', () => {
 	describe('with Header Auth switched on (a copy of the workflow)', () => {
 		it('refuses calls without the header or with a wrong value, and records with the right one', async () => {
 			const before = await snapshot(pool);
+			// n8n's own answer (the workflow never runs): { code: 403, message: 'Authorization data is wrong!' }
 			const missing = await n8n.callWebhook(AUTH_PATH, { body: { executionId, rating: 5, userId: 'eve' } });
 			expect(missing.status).toBe(403);
+			expectNoInternals(missing.text);
 			const wrong = await n8n.callWebhook(AUTH_PATH, { headers: { [API_KEY_HEADER]: 'guess' }, body: { executionId, rating: 5, userId: 'eve' } });
 			expect(wrong.status).toBe(403);
+			expectNoInternals(wrong.text);
 			expect(await snapshot(pool)).toEqual(before);
 
 			const allowed = await n8n.callWebhook(AUTH_PATH, { headers: { [API_KEY_HEADER]: API_KEY }, body: { executionId, rating: 5, userId: 'eve' } });

@@ -2,6 +2,7 @@
  * workflows/product-showcase.json on the real n8n with a pool of two ComfyUI simulators: one
  * product brief becomes a hero image plus four lifestyle variations, generated in parallel across
  * the pool, stored as one gallery (generated_assets.gallery_id = productId) and answered as such.
+ * Failed shots carry their error `code` (an unknown template: template_not_found, as everywhere).
  */
 import { createHash } from 'node:crypto';
 
@@ -10,17 +11,35 @@ import type { Pool } from 'pg';
 import { closeAllPools } from '../lib/db/pool';
 import { startE2eN8n, type E2eN8n } from './support/n8n';
 import { createImageTemplate, dataPool, snapshot } from './support/promptlab-data';
-import { assertNodesDeclared, shippedWorkflow } from './support/workflows';
+import { assertNodesDeclared, expectErrorAnswer, findNode, readWorkflow, shippedWorkflow, writeWorkflowCopy } from './support/workflows';
 
 const SHOWCASE = shippedWorkflow('product-showcase.json');
 const PATH = 'promptlab/showcase';
+const MISCONFIGURED_PATH = 'promptlab/showcase-misconfigured';
+
+/** The shipped workflow with a hero template that does not exist (another path and id). */
+function misconfiguredCopy(): string {
+	const workflow = readWorkflow(SHOWCASE);
+	workflow.id = 'PromptLabShowBad';
+	workflow.name = `${workflow.name} (unknown hero template)`;
+	const hook = findNode(workflow, 'Showcase Webhook');
+	hook.webhookId = '5d2e8f0a-6b1c-4d3e-9f7a-2c4b6d8e0f1a';
+	hook.parameters = { ...hook.parameters, path: MISCONFIGURED_PATH };
+	const settings = findNode(workflow, 'Showcase Settings');
+	const assignments = (settings.parameters as { assignments: { assignments: Array<{ name: string; value: unknown }> } }).assignments.assignments;
+	const hero = assignments.find((a) => a.name === 'heroTemplate');
+	if (!hero) throw new Error('Showcase Settings has no heroTemplate');
+	hero.value = 'no-such-hero-template';
+	return writeWorkflowCopy(workflow, 'product-showcase-misconfigured.json');
+}
 
 interface GalleryAnswer {
 	productId: string;
 	galleryId: string;
 	imageCount: number;
 	images: Array<{ shot: string; executionId: string; template: string; version: number; filename: string; mimeType: string; bytes: number; sha256: string; base64?: string }>;
-	failed: Array<{ shot: string; error: string; executionId?: string }>;
+	failed: Array<{ shot: string; code: string; error: string; field?: string; executionId?: string }>;
+	code?: string;
 	error?: string;
 }
 
@@ -31,7 +50,7 @@ describe('workflow product-showcase.json: POST /webhook/promptlab/showcase', () 
 	beforeAll(async () => {
 		assertNodesDeclared([SHOWCASE]);
 		// Each simulated node takes 60 ms: five jobs on one server would queue behind each other.
-		n8n = await startE2eN8n({ name: 'wf-showcase', simulator: { nodeTimeMs: 60 }, simulatorPool: 2, workflows: [SHOWCASE] });
+		n8n = await startE2eN8n({ name: 'wf-showcase', simulator: { nodeTimeMs: 60 }, simulatorPool: 2, workflows: [SHOWCASE, misconfiguredCopy()] });
 		pool = await dataPool(n8n.dataDatabaseUrl);
 		const product = [
 			{ name: 'product', type: 'string', maxLength: 200 },
@@ -118,35 +137,48 @@ describe('workflow product-showcase.json: POST /webhook/promptlab/showcase', () 
 			const { status, body } = await n8n.postWebhook(PATH, { productId: 'sku-fail', name: 'Bag', description: 'a leather bag', includeImages: false });
 			expect(status).toBe(502);
 			const gallery = body as GalleryAnswer;
+			expect(gallery).toMatchObject({ code: 'showcase_shots_failed', error: '5 of 5 shots failed', imageCount: 0 });
 			expect(gallery.failed).toHaveLength(5);
-			expect(gallery.error).toBe('5 of 5 shots failed');
-			expect(gallery.failed[0]).toMatchObject({ shot: expect.any(String), error: expect.stringMatching(/node 3|KSampler/) });
+			expect(gallery.failed[0]).toMatchObject({ shot: expect.any(String), code: 'comfyui_execution_failed', error: expect.stringMatching(/node 3|KSampler/) });
 		} finally {
 			n8n.sims.forEach((s) => (s.faults.executionErrorAtNode = undefined));
 		}
 	});
 
-	describe('refuses an invalid brief with 400 naming the field, and generates nothing', () => {
+	it('an unknown template fails its shots with template_not_found, the code the Generation API answers too', async () => {
+		const before = await snapshot(pool);
+		const { status, body } = await n8n.postWebhook(MISCONFIGURED_PATH, { productId: 'sku-misconfigured', name: 'Bag', description: 'a bag', includeImages: false });
+		expect(status).toBe(502);
+		const gallery = body as GalleryAnswer;
+		expect(gallery).toMatchObject({ code: 'showcase_shots_failed', imageCount: 4 });
+		expect(gallery.failed).toEqual([expect.objectContaining({ shot: 'hero', code: 'template_not_found', field: 'template' })]);
+		expect((await snapshot(pool)).executions).toBe(before.executions + 4);
+	});
+
+	describe('refuses an invalid brief with the status of its code, naming the field, and generates nothing', () => {
 		it.each([
-			{ title: 'productId missing', body: { name: 'x', description: 'y' }, field: 'productId', message: /productId is required/ },
-			{ title: 'productId with spaces', body: { productId: 'a b', name: 'x', description: 'y' }, field: 'productId', message: /productId must be/ },
-			{ title: 'name missing', body: { productId: 'p1', description: 'y' }, field: 'name', message: /name is required/ },
-			{ title: 'description a number', body: { productId: 'p1', name: 'x', description: 5 }, field: 'description', message: /description is required/ },
-			{ title: 'style an object', body: { productId: 'p1', name: 'x', description: 'y', style: { a: 1 } }, field: 'style', message: /style must be text/ },
-			{ title: 'an array body', body: [{ productId: 'p1' }], field: null, message: /body must be a JSON object/ },
-		])('$title', async ({ body, field, message }) => {
+			{ title: 'productId missing', body: { name: 'x', description: 'y' }, code: 'field_required', field: 'productId' },
+			{ title: 'productId with spaces', body: { productId: 'a b', name: 'x', description: 'y' }, code: 'invalid_input', field: 'productId' },
+			{ title: 'name missing', body: { productId: 'p1', description: 'y' }, code: 'field_required', field: 'name' },
+			{ title: 'description a number', body: { productId: 'p1', name: 'x', description: 5 }, code: 'invalid_input', field: 'description' },
+			{ title: 'style an object', body: { productId: 'p1', name: 'x', description: 'y', style: { a: 1 } }, code: 'invalid_input', field: 'style' },
+			{ title: 'an array body', body: [{ productId: 'p1' }], code: 'invalid_body', field: null },
+			// Checked by Generate Images for every shot (the variable `product`): all shots refused the same way → that 400.
+			{ title: 'a NUL byte in the name', body: { productId: 'p1', name: 'Bag\u0000', description: 'y' }, code: 'invalid_text', field: 'values.product' },
+		])('$title → 400 $code', async ({ body, code, field }) => {
 			const before = await snapshot(pool);
 			const submitted = n8n.sims.map((s) => s.submitted.length);
 			const answer = await n8n.postWebhook(PATH, body);
-			expect(answer.status).toBe(400);
-			expect(answer.body).toMatchObject({ field, error: expect.stringMatching(message) });
+			expectErrorAnswer(answer, { status: 400, code, field });
 			expect(await snapshot(pool)).toEqual(before);
 			expect(n8n.sims.map((s) => s.submitted.length)).toEqual(submitted);
 		});
 
-		it('a brief above 64 KiB → 413', async () => {
-			const answer = await n8n.postWebhook(PATH, { productId: 'p1', name: 'x', description: 'y'.repeat(70_000) });
-			expect(answer.status).toBe(413);
+		it('a brief above 64 KiB → 413; a form-encoded brief → 415', async () => {
+			const large = await n8n.postWebhook(PATH, { productId: 'p1', name: 'x', description: 'y'.repeat(70_000) });
+			expectErrorAnswer(large, { status: 413, code: 'payload_too_large', field: null });
+			const form = await n8n.callWebhook(PATH, { rawBody: 'productId=p1&name=x&description=y', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+			expectErrorAnswer(form, { status: 415, code: 'unsupported_media_type', field: null });
 		});
 	});
 });

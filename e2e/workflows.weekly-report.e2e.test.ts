@@ -2,18 +2,20 @@
  * workflows/weekly-report.json on the real n8n with an SMTP sink: GET /webhook/promptlab/report
  * builds the weekly report (Prompt Template → Report → Weekly), e-mails its HTML and answers with
  * it; the schedule trigger path does the same without a caller (run here through a copy that fires
- * every few seconds); bad query parameters get 400 and send nothing; a broken SMTP server gives
- * 502 on the webhook and a failed execution on the schedule.
+ * every few seconds); bad query parameters get 400 invalid_input and send nothing; a broken SMTP
+ * server gives 502 email_not_sent on the webhook and a failed execution on the schedule.
  */
 import type { Pool } from 'pg';
 
 import { logExternalExecution } from '../lib/db/executions';
-import { recordFeedback } from '../lib/db/feedback';
+import { recordFeedback } from '../lib/feedback';
 import { closeAllPools } from '../lib/db/pool';
 import { sleep } from '../scripts/n8n/proc';
+import { POSTGRES_CREDENTIAL_TYPE } from '../scripts/n8n/stack';
+import { freePort } from '../dev/postgres';
 import { startE2eN8n, type E2eN8n } from './support/n8n';
 import { createImageTemplate, dataPool, loggedExecution } from './support/promptlab-data';
-import { assertNodesDeclared, findNode, readWorkflow, shippedWorkflow, writeWorkflowCopy } from './support/workflows';
+import { assertNodesDeclared, expectErrorAnswer, findNode, readWorkflow, shippedWorkflow, writeWorkflowCopy } from './support/workflows';
 
 const WEEKLY = shippedWorkflow('weekly-report.json');
 const PATH = 'promptlab/report';
@@ -126,13 +128,32 @@ describe('workflow weekly-report.json: schedule + GET /webhook/promptlab/report'
 	it.each<{ query: Record<string, string>; field: string; message: RegExp }>([
 		{ query: { period: 'yesterday' }, field: 'period', message: /period must be last7 or last30 \(got "yesterday"\)/ },
 		{ query: { send: 'maybe' }, field: 'send', message: /send must be true or false \(got "maybe"\)/ },
-	])('bad query $query → 400 naming $field, no e-mail', async ({ query, field, message }) => {
+	])('bad query $query → 400 invalid_input naming $field, no e-mail', async ({ query, field, message }) => {
 		n8n.smtp?.clear();
 		const answer = await n8n.callWebhook(PATH, { query });
-		expect(answer.status).toBe(400);
-		expect(answer.body).toMatchObject({ field, error: expect.stringMatching(message) });
+		const error = expectErrorAnswer(answer, { status: 400, code: 'invalid_input', field });
+		expect(error.error).toMatch(message);
 		await sleep(300);
 		expect(n8n.smtp?.messages).toHaveLength(0);
+	});
+
+	it('a report that cannot be built (database unreachable) → 503 database_unavailable, no e-mail', async () => {
+		n8n.smtp?.clear();
+		const credential = n8n.credentials[POSTGRES_CREDENTIAL_TYPE];
+		const { data } = await n8n.client.request<{ data: Record<string, unknown> }>('GET', `/rest/credentials/${credential.id}`, undefined, {
+			includeData: 'true',
+		});
+		await n8n.client.upsertCredential(credential.name, credential.type, { ...data, port: await freePort() });
+		try {
+			const answer = await n8n.callWebhook(PATH);
+			const error = expectErrorAnswer(answer, { status: 503, code: 'database_unavailable', field: null });
+			expect(error.error).toMatch(/^The weekly report could not be built: /);
+		} finally {
+			await n8n.client.upsertCredential(credential.name, credential.type, data);
+		}
+		await sleep(300);
+		expect(n8n.smtp?.messages).toHaveLength(0);
+		expect((await n8n.callWebhook(PATH, { query: { send: 'false' } })).status).toBe(200);
 	});
 
 	it('the schedule path e-mails the report with nobody waiting for an answer', async () => {
@@ -153,10 +174,9 @@ describe('workflow weekly-report.json: schedule + GET /webhook/promptlab/report'
 	it('when the SMTP server is gone: 502 naming the reason on the webhook, a failed execution on the schedule', async () => {
 		await n8n.smtp!.stop();
 		const answer = await n8n.callWebhook(PATH);
-		expect(answer.status).toBe(502);
-		expect(answer.body).toMatchObject({
-			error: expect.stringMatching(/^The report was built but the e-mail was not sent: .*ECONNREFUSED.*\?send=false/s),
-		});
+		const error = expectErrorAnswer(answer, { status: 502, code: 'email_not_sent', field: null });
+		expect(error.error).toMatch(/^The report was built but the e-mail was not sent: .*ECONNREFUSED/s);
+		expect(error.hint).toMatch(/\?send=false/);
 		expect((await n8n.callWebhook(PATH, { query: { send: 'false' } })).status).toBe(200);
 
 		const before = (await n8n.client.listExecutions(SCHEDULED_COPY_ID)).length;

@@ -71,6 +71,7 @@ export const ERROR_CODES = {
 	database_auth_failed: { kind: 'unavailable', meaning: 'The PromptLab Postgres refused the credential' },
 	database_misconfigured: { kind: 'unavailable', meaning: 'The database or its privileges are not as PromptLab needs them' },
 	migration_changed: { kind: 'internal', meaning: 'An applied migration file was edited after release' },
+	database_credential_invalid: { kind: 'unavailable', meaning: 'The PromptLab Postgres credential holds an invalid value (schema name, port, ...)' },
 
 	// Templates, versions, labels, variables
 	template_not_found: { kind: 'not_found', meaning: 'No template with that name or id' },
@@ -95,6 +96,7 @@ export const ERROR_CODES = {
 	rating_invalid: { kind: 'validation', meaning: 'The rating is not a whole number' },
 	rating_out_of_range: { kind: 'validation', meaning: 'The rating is not between 1 and 5' },
 	idempotency_key_reused: { kind: 'conflict', meaning: 'The idempotency key was used for a different request' },
+	prompt_id_taken: { kind: 'conflict', meaning: 'The ComfyUI prompt id already belongs to another execution' },
 
 	// Campaigns
 	campaign_not_found: { kind: 'not_found', meaning: 'No campaign with that name or id' },
@@ -116,9 +118,16 @@ export const ERROR_CODES = {
 	comfyui_unreachable: { kind: 'unavailable', meaning: 'No ComfyUI server could be reached' },
 	comfyui_server_error: { kind: 'upstream', meaning: 'The ComfyUI server answered with a server error' },
 	comfyui_bad_response: { kind: 'upstream', meaning: 'The ComfyUI server answered something PromptLab cannot read' },
+	upload_names_differ: { kind: 'conflict', meaning: 'The servers of the pool stored an uploaded image under different names' },
+	comfyui_misconfigured: { kind: 'unavailable', meaning: 'The ComfyUI API credential is invalid (server URL, authentication fields)' },
 
 	// Recommendations
 	user_not_found: { kind: 'not_found', meaning: 'No ratings or executions by that user' },
+
+	// Webhook workflows (workflows/*.json answer these; no lib code throws them)
+	generation_no_images: { kind: 'upstream', meaning: 'The job finished but its workflow saved no image (does it end in a Save Image node?)' },
+	email_not_sent: { kind: 'upstream', meaning: 'The report was built but the mail server did not take the e-mail' },
+	showcase_shots_failed: { kind: 'upstream', meaning: 'Some shots of the product showcase failed; `failed` lists each with its own code' },
 } as const satisfies Record<string, { kind: ErrorKind; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 results_dir=$(mktemp -d)
 trap 'rm -rf "$results_dir"' EXIT
 
+# Tests write only into ignored folders (.n8n-local/, dist/, the system temp dir): the working tree
+# must look the same afterwards (checked at the end when this is a git checkout).
+tree_state() { git status --porcelain=v1 --untracked-files=all 2>/dev/null || true; }
+in_git=false
+git rev-parse --is-inside-work-tree >/dev/null 2>&1 && in_git=true
+$in_git && tree_state >"$results_dir/tree-before"
+
 echo "== lint (n8n community node rules)"
 npm run --silent lint
 echo "== typecheck"
@@ -35,4 +42,14 @@ for (const f of process.argv.slice(1)) {
 }
 console.log(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 ' "$results_dir/unit.json" "$results_dir/e2e.json"
+
+if $in_git; then
+	tree_state >"$results_dir/tree-after"
+	if ! diff -q "$results_dir/tree-before" "$results_dir/tree-after" >/dev/null; then
+		echo "The test run changed the working tree (git status before → after):"
+		diff "$results_dir/tree-before" "$results_dir/tree-after" | grep '^[<>]' || true
+		echo "Tests must write only into ignored folders (.n8n-local/, dist/, the temp dir)."
+		[ "$status" -ne 0 ] || status=1
+	fi
+fi
 exit "$status"

@@ -12,6 +12,7 @@ import {
 	closeAllComfyConnections,
 	ComfyUiClient,
 	ComfyUiError,
+	describeNodeError,
 	type ComfyEvent,
 	type ComfyServerConfigInput,
 } from '../lib/comfyui';
@@ -146,7 +147,7 @@ describe('errors name the ComfyUI node', () => {
 		sim.faults.executionErrorType = 'ValueError';
 		sim.faults.executionErrorMessage = 'sampler exploded';
 		const error = await rejection(client().run(txt2img({ seed: 201 })));
-		expect(error.code).toBe('execution');
+		expect(error).toMatchObject({ code: 'comfyui_execution_failed', httpStatus: 502 });
 		expect(error.nodeErrors).toEqual([expect.objectContaining({ nodeId: '3', classType: 'KSampler', exceptionType: 'ValueError' })]);
 		expect(error.message).toContain('node 3 (KSampler): ValueError: sampler exploded');
 		expect(error.promptId).toBeDefined();
@@ -156,28 +157,30 @@ describe('errors name the ComfyUI node', () => {
 		// A checkpoint no earlier test loaded: a cached loader would not run at all.
 		sim.faults.checkpointsMissingAtRun = ['sdxl.safetensors'];
 		const error = await rejection(client().run(txt2img({ seed: 202, ckpt: 'sdxl.safetensors' })));
-		expect(error.code).toBe('execution');
+		expect(error.code).toBe('comfyui_execution_failed');
 		expect(error.message).toMatch(/node 4 \(CheckpointLoaderSimple\): FileNotFoundError: Model in folder 'checkpoints'/);
 	});
 
 	it('out of memory: the exception plus what to do', async () => {
 		sim.faults.oomAtNode = '3';
 		const error = await rejection(client().run(txt2img({ seed: 203 })));
-		expect(error.code).toBe('execution');
+		expect(error.code).toBe('comfyui_execution_failed');
 		expect(error.nodeErrors[0].exceptionType).toBe('torch.OutOfMemoryError');
-		expect(error.message).toMatch(/lower the resolution or batch size/);
+		expect(error.hint).toMatch(/lower the resolution or batch size/);
 	});
 
 	it('400 node_errors: every failing node listed with its input; nothing queued', async () => {
 		const before = sim.submitted.length;
 		const error = await rejection(client().submit(txt2img({ ckpt: 'missing.safetensors', width: 4 })));
-		expect(error.code).toBe('validation');
+		expect(error.code).toBe('comfyui_prompt_invalid');
 		expect(error.httpStatus).toBe(400);
+		expect(error.upstreamStatus).toBe(400);
 		const byNode = Object.fromEntries(error.nodeErrors.map((e) => [e.nodeId, e]));
 		expect(byNode['4']).toMatchObject({ classType: 'CheckpointLoaderSimple', inputName: 'ckpt_name', errorType: 'value_not_in_list' });
 		expect(byNode['5']).toMatchObject({ classType: 'EmptyLatentImage', inputName: 'width', errorType: 'value_smaller_than_min' });
 		expect(error.message).toContain('Node 4 (CheckpointLoaderSimple) input "ckpt_name": Value not in list');
-		expect(error.message).toMatch(/Node 5 \(EmptyLatentImage\) input "width": Value 4 smaller than min of 16/);
+		expect(error.message).toMatch(/\(and 1 more\)$/);
+		expect(describeNodeError(byNode['5'])).toMatch(/Node 5 \(EmptyLatentImage\) input "width": Value 4 smaller than min of 16/);
 		expect(sim.submitted.length).toBe(before);
 	});
 
@@ -196,9 +199,10 @@ describe('errors name the ComfyUI node', () => {
 	it('UI-format workflow: refused before anything is sent, with export instructions', async () => {
 		const before = sim.submissions.length;
 		const ui = { last_node_id: 9, last_link_id: 9, nodes: [{ id: 9, type: 'SaveImage', widgets_values: ['ComfyUI'] }], links: [], version: 0.4 };
-		const error = await rejection(client().run(ui));
-		expect(error.code).toBe('ui_format');
-		expect(error.message).toMatch(/Export \(API\)/);
+		const error = await client()
+			.run(ui)
+			.catch((e: unknown) => e);
+		expect(error).toMatchObject({ code: 'workflow_ui_format', field: 'workflow', hint: expect.stringMatching(/Export \(API\)/) });
 		expect(sim.submissions.length).toBe(before);
 	});
 
@@ -206,8 +210,8 @@ describe('errors name the ComfyUI node', () => {
 		const small = await startComfySim({ checkpoints: [CHECKPOINT], maxUploadBytes: 4096 });
 		try {
 			const error = await rejection(new ComfyUiClient(fastClientConfig(small.url)).submit(txt2img({ text: 'x'.repeat(10_000) })));
-			expect(error.code).toBe('payload_too_large');
-			expect(error.message).toMatch(/--max-upload-size/);
+			expect(error).toMatchObject({ code: 'comfyui_payload_too_large', upstreamStatus: 413 });
+			expect(error.hint).toMatch(/--max-upload-size/);
 		} finally {
 			await small.stop();
 		}
@@ -253,7 +257,7 @@ describe('never a lost job, never a false success', () => {
 		sim.setNodeTime('KSampler', 100);
 		sim.faults.restartAtNode = '8';
 		const error = await rejection(client().run(txt2img({ seed: 304 }), { timeoutMs: 10_000 }));
-		expect(error.code).toBe('lost');
+		expect(error.code).toBe('job_lost');
 		expect(error.message).toMatch(/neither queued, running nor in the history/);
 	});
 
@@ -261,7 +265,7 @@ describe('never a lost job, never a false success', () => {
 		sim.faults.restartDuringRun = true;
 		const before = sim.submissions.length;
 		const error = await rejection(client().run(txt2img({ seed: 307 }), { timeoutMs: 10_000 }));
-		expect(error.code).toBe('lost');
+		expect(error.code).toBe('job_lost');
 		expect(sim.submissions.length - before).toBe(1);
 	});
 
@@ -284,9 +288,8 @@ describe('submit failures (retry policy: 503 retried twice, 500 never; a 5xx for
 		sim.faults.submitStatus = 500;
 		const before = sim.submissions.length;
 		const error = await rejection(client().submit(txt2img({ seed: 401 })));
-		expect(error.code).toBe('server_error');
-		expect(error.httpStatus).toBe(500);
-		expect(error.message).toMatch(/server log/);
+		expect(error).toMatchObject({ code: 'comfyui_server_error', upstreamStatus: 500, httpStatus: 502 });
+		expect(error.hint).toMatch(/server log/);
 		expect(sim.submissions.length - before).toBe(1);
 	});
 
@@ -304,8 +307,7 @@ describe('submit failures (retry policy: 503 retried twice, 500 never; a 5xx for
 	it('503 for good: gives up after three attempts and says so', async () => {
 		sim.faults.submitStatus = 503;
 		const error = await rejection(client().submit(txt2img({ seed: 403 })));
-		expect(error.code).toBe('server_error');
-		expect(error.httpStatus).toBe(503);
+		expect(error).toMatchObject({ code: 'comfyui_server_error', upstreamStatus: 503 });
 		expect(error.message).toMatch(/after 3 attempts/);
 	});
 
@@ -321,7 +323,7 @@ describe('submit failures (retry policy: 503 retried twice, 500 never; a 5xx for
 
 	it('an unreachable server: unreachable, and known not to have received anything', async () => {
 		const error = await rejection(new ComfyUiClient(fastClientConfig('http://127.0.0.1:1', { wsOpenTimeoutMs: 500 })).submit(txt2img()));
-		expect(error.code).toBe('unreachable');
+		expect(error).toMatchObject({ code: 'comfyui_unreachable', httpStatus: 503 });
 		expect(error.requestSent).toBe(false);
 	});
 });
@@ -334,13 +336,13 @@ describe('timeout and cancel remove the job from the server', () => {
 		const pending = await comfy.submit(txt2img({ seed: 502, steps: 300 }));
 
 		const pendingError = await rejection(comfy.waitForCompletion(pending.promptId, { timeoutMs: 300 }));
-		expect(pendingError.code).toBe('timeout');
+		expect(pendingError.code).toBe('comfyui_timeout');
 		expect(pendingError.cancelAction).toBe('deleted_from_queue');
 		expect(pendingError.message).toMatch(/deleted from it/);
 		expect(sim.deletedFromQueue).toContain(pending.promptId);
 
 		const runningError = await rejection(comfy.waitForCompletion(running.promptId, { timeoutMs: 300 }));
-		expect(runningError.code).toBe('timeout');
+		expect(runningError.code).toBe('comfyui_timeout');
 		expect(runningError.cancelAction).toBe('interrupted');
 		expect(sim.interrupts).toContainEqual(expect.objectContaining({ promptId: running.promptId, applied: true }));
 		await sim.idle();
@@ -359,8 +361,8 @@ describe('timeout and cancel remove the job from the server', () => {
 		];
 		setTimeout(() => controller.abort(), 100);
 		const [runningError, pendingError] = await Promise.all(waits);
-		expect(runningError.code).toBe('cancelled');
-		expect(pendingError.code).toBe('cancelled');
+		expect(runningError.code).toBe('job_cancelled');
+		expect(pendingError.code).toBe('job_cancelled');
 		// Both cancels race: whichever ran first may have left the other one running or already gone.
 		expect(['interrupted', 'deleted_from_queue']).toContain(pendingError.cancelAction);
 		expect(runningError.cancelAction).toBe('interrupted');
@@ -372,7 +374,7 @@ describe('timeout and cancel remove the job from the server', () => {
 		sim.setNodeTime('KSampler', 30_000);
 		const job = await comfy.submit(txt2img({ seed: 505, steps: 300 }));
 		const error = await rejection(comfy.waitForCompletion(job.promptId, { signal: AbortSignal.abort() }));
-		expect(error.code).toBe('cancelled');
+		expect(error.code).toBe('job_cancelled');
 		expect(['interrupted', 'deleted_from_queue']).toContain(error.cancelAction);
 	});
 
@@ -381,7 +383,7 @@ describe('timeout and cancel remove the job from the server', () => {
 		const controller = new AbortController();
 		setTimeout(() => controller.abort(), 100);
 		const error = await rejection(client().submit(txt2img({ seed: 509 }), { signal: controller.signal }));
-		expect(error.code).toBe('cancelled');
+		expect(error.code).toBe('job_cancelled');
 		expect(error.message).toMatch(/had not accepted it/);
 		expect(sim.queueLength()).toBe(0);
 	});
@@ -438,10 +440,10 @@ describe('auth', () => {
 			sim.faults.auth = c.simAuth;
 			const anonymous = await client().testConnection();
 			expect(anonymous.ok).toBe(false);
-			expect(anonymous.error?.code).toBe('auth');
+			expect(anonymous.error?.code).toBe('comfyui_auth_failed');
 			expect(anonymous.message).toMatch(c.fix);
 			const runError = await rejection(client().submit(txt2img()));
-			expect(runError.code).toBe('auth');
+			expect(runError.code).toBe('comfyui_auth_failed');
 
 			const authed = client({ auth: c.good });
 			const test = await authed.testConnection();
@@ -483,7 +485,7 @@ describe('auth', () => {
 		try {
 			const strict = await new ComfyUiClient(fastClientConfig(url)).testConnection();
 			expect(strict.ok).toBe(false);
-			expect(strict.error?.code).toBe('unreachable');
+			expect(strict.error?.code).toBe('comfyui_unreachable');
 			expect(strict.message).toMatch(/Allow self-signed certificates/);
 
 			const relaxed = new ComfyUiClient(fastClientConfig(url, { allowSelfSigned: true }));

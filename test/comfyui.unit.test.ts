@@ -1,5 +1,4 @@
 import {
-	ComfyUiError,
 	describeNodeError,
 	ensureApiWorkflow,
 	extractOutputFiles,
@@ -11,6 +10,16 @@ import {
 	type HistoryEntry,
 } from '../lib/comfyui';
 import { executionError, validationError, workflowClassTypes } from '../lib/comfyui/errors';
+import { PromptLabError, ValidationError } from '../lib/errors';
+
+function thrown(run: () => unknown): unknown {
+	try {
+		run();
+	} catch (error) {
+		return error;
+	}
+	throw new Error('nothing was thrown');
+}
 
 const txt2img = {
 	'4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'sd15.safetensors' } },
@@ -58,27 +67,16 @@ describe('config', () => {
 });
 
 describe('workflow checks', () => {
-	it('turns the UI format into a ui_format error with export instructions', () => {
+	it('turns the UI format into workflow_ui_format on field workflow, with export instructions', () => {
 		const ui = { last_node_id: 9, last_link_id: 9, nodes: [{ id: 4, type: 'CheckpointLoaderSimple' }], links: [], version: 0.4 };
-		let error: unknown;
-		try {
-			ensureApiWorkflow(ui);
-		} catch (e) {
-			error = e;
-		}
-		expect(error).toBeInstanceOf(ComfyUiError);
-		expect((error as ComfyUiError).code).toBe('ui_format');
-		expect((error as ComfyUiError).message).toMatch(/Export \(API\)/);
+		const error = thrown(() => ensureApiWorkflow(ui));
+		expect(error).toBeInstanceOf(ValidationError);
+		expect(error).toMatchObject({ code: 'workflow_ui_format', field: 'workflow', httpStatus: 400, hint: expect.stringMatching(/Export \(API\)/) });
 	});
 
 	it('names the node of a malformed API workflow', () => {
-		try {
-			ensureApiWorkflow({ '4': { class_type: 'CheckpointLoaderSimple', inputs: {} }, '5': { inputs: {} } });
-			throw new Error('accepted');
-		} catch (e) {
-			expect((e as ComfyUiError).code).toBe('validation');
-			expect((e as ComfyUiError).nodeErrors[0].nodeId).toBe('5');
-		}
+		const error = thrown(() => ensureApiWorkflow({ '4': { class_type: 'CheckpointLoaderSimple', inputs: {} }, '5': { inputs: {} } }));
+		expect(error).toMatchObject({ code: 'workflow_invalid', field: 'workflow', details: { nodeId: '5' }, message: expect.stringContaining('"5"') });
 	});
 
 	it('rewrites every literal filename_prefix into the run folder without touching the input', () => {
@@ -126,15 +124,32 @@ describe('error mapping', () => {
 			},
 		};
 		const error = validationError(body, workflowClassTypes(txt2img), { server: 'http://s', promptId: 'p' });
-		expect(error.code).toBe('validation');
+		expect(error).toBeInstanceOf(PromptLabError);
+		expect(error).toMatchObject({ code: 'comfyui_prompt_invalid', kind: 'validation', httpStatus: 400, upstreamStatus: 400 });
 		expect(error.nodeErrors.map((e) => [e.nodeId, e.classType, e.inputName])).toEqual([
 			['4', 'CheckpointLoaderSimple', 'ckpt_name'],
 			['5', 'EmptyLatentImage', 'width'],
 		]);
-		expect(error.message).toContain(
-			`Node 4 (CheckpointLoaderSimple) input "ckpt_name": Value not in list: ckpt_name: 'missing.safetensors' not in ['sd15.safetensors']`,
+		// One line naming the first node; every node error rides along in details for error items.
+		expect(error.message).toBe(
+			`ComfyUI rejected the workflow: Prompt outputs failed validation: Node 4 (CheckpointLoaderSimple) input "ckpt_name": Value not in list: ckpt_name: 'missing.safetensors' not in ['sd15.safetensors'] (and 1 more)`,
 		);
-		expect(error.message).toContain('Node 5 (EmptyLatentImage) input "width": Value 4 smaller than min of 16: width');
+		expect(describeNodeError(error.nodeErrors[1])).toBe('Node 5 (EmptyLatentImage) input "width": Value 4 smaller than min of 16: width');
+		expect(error.toJSON().details).toEqual({ server: 'http://s', promptId: 'p', nodeErrors: error.nodeErrors, upstreamStatus: 400 });
+	});
+
+	it("maps ComfyUI's 400 for a UI-format body to workflow_ui_format, like our own check", () => {
+		// What validate_prompt answers when the body's prompt is an editor workflow whose first key is
+		// "id" (a string, so `'class_type' not in prompt['id']` is a substring test).
+		const body = {
+			error: { type: 'invalid_prompt', message: 'Cannot execute because a node is missing the class_type property.', details: "Node ID '#id'", extra_info: {} },
+			node_errors: {},
+		};
+		const error = validationError(body, () => undefined, { server: 'http://s', promptId: 'p' });
+		expect(error).toMatchObject({ code: 'workflow_ui_format', field: 'workflow', httpStatus: 400, hint: expect.stringMatching(/Export \(API\)/) });
+		// A node of an API workflow without class_type stays a refusal naming that node.
+		const missing = validationError({ ...body, error: { ...body.error, details: "Node ID '#12'" } }, () => undefined, {});
+		expect(missing).toMatchObject({ code: 'comfyui_prompt_invalid', nodeErrors: [{ nodeId: '12' }] });
 	});
 
 	it('finds the node of invalid_prompt errors and reads old string errors', () => {
@@ -161,7 +176,7 @@ describe('error mapping', () => {
 			() => undefined,
 			{ server: 'http://s', promptId: 'p' },
 		);
-		expect(error.code).toBe('execution');
+		expect(error).toMatchObject({ code: 'comfyui_execution_failed', kind: 'upstream', httpStatus: 502, details: { server: 'http://s', promptId: 'p' } });
 		expect(error.nodeErrors[0]).toMatchObject({ nodeId: '4', classType: 'CheckpointLoaderSimple', exceptionType: 'FileNotFoundError' });
 		expect(error.message).toMatch(/^ComfyUI execution failed at node 4 \(CheckpointLoaderSimple\): FileNotFoundError: Model in folder/);
 		expect(describeNodeError(error.nodeErrors[0])).toMatch(/^Node 4 \(CheckpointLoaderSimple\) raised FileNotFoundError: Model/);
@@ -226,18 +241,20 @@ describe('history → result', () => {
 				],
 			},
 		};
-		expect(() => settleFromHistory(failed, { server: 's', promptId: 'p', classTypeOf: () => undefined })).toThrow(
-			/node 3 \(KSampler\): torch.OutOfMemoryError: CUDA out of memory[\s\S]*ran out of memory/,
-		);
+		expect(thrown(() => settleFromHistory(failed, { server: 's', promptId: 'p', classTypeOf: () => undefined }))).toMatchObject({
+			code: 'comfyui_execution_failed',
+			message: expect.stringMatching(/node 3 \(KSampler\): torch.OutOfMemoryError: CUDA out of memory$/),
+			hint: expect.stringMatching(/ran out of memory/),
+		});
 		const interrupted: HistoryEntry = {
 			status: { status_str: 'error', completed: false, messages: [['execution_interrupted', { prompt_id: 'p', node_id: '3', node_type: 'KSampler' }]] },
 		};
 		expect(() => settleFromHistory(interrupted, { server: 's', promptId: 'p', classTypeOf: () => undefined })).toThrow(
-			expect.objectContaining({ code: 'interrupted' }),
+			expect.objectContaining({ code: 'job_interrupted' }),
 		);
 		const noStatus: HistoryEntry = { outputs: { '9': { images: [{ filename: 'a.png' }] } } };
 		expect(() => settleFromHistory(noStatus, { server: 's', promptId: 'p', classTypeOf: () => undefined })).toThrow(
-			expect.objectContaining({ code: 'bad_response' }),
+			expect.objectContaining({ code: 'comfyui_bad_response' }),
 		);
 	});
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Pool } from 'pg';
 
-import { ConflictError, NotFoundError } from '../lib/db/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import {
 	finishExecution,
 	getExecution,
@@ -15,7 +15,7 @@ import {
 	type TerminalStatus,
 } from '../lib/db/executions';
 import { getPool } from '../lib/db/pool';
-import { createTemplate, createVersion } from '../lib/db/templates';
+import { createTemplate, createVersion } from '../lib/templates/manage';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 describe('executions repository (real Postgres)', () => {
@@ -165,8 +165,13 @@ describe('executions repository (real Postgres)', () => {
 		expect(again.assets).toHaveLength(2);
 		const more = await recordAssets(pool, id, [asset('x_2.png'), { nodeId: '12', filename: 'x_1.png', type: 'temp' }]);
 		expect(more.map((a) => `${a.nodeId}/${a.type}/${a.filename}`)).toEqual(['9/output/x_1.png', '9/output/x_2.png', '12/temp/x_1.png']);
-		await expect(recordAssets(pool, randomUUID(), [asset('y.png')])).rejects.toMatchObject({ field: 'executionId' });
-		await expect(recordAssets(pool, id, [{ nodeId: '9', filename: '' }])).rejects.toBeInstanceOf(ConflictError);
+		await expect(recordAssets(pool, randomUUID(), [asset('y.png')])).rejects.toMatchObject({
+			code: 'execution_not_found',
+			field: 'executionId',
+		});
+		const noName = await recordAssets(pool, id, [{ nodeId: '9', filename: '' }]).catch((e: unknown) => e);
+		expect(noName).toBeInstanceOf(ValidationError);
+		expect(noName).toMatchObject({ code: 'invalid_input', field: 'assets.0' });
 	});
 
 	test('aggregates stay exact over mixed outcomes, and campaign variant stats move with the variant', async () => {
@@ -195,19 +200,24 @@ describe('executions repository (real Postgres)', () => {
 		const e = await startExecution(pool, { id, source: 'comfyui', variantId });
 		expect(e).toMatchObject({ campaignId, variantId, templateId, versionId: v2, version: 2 });
 		await expect(startExecution(pool, { id: randomUUID(), source: 'comfyui', templateId, versionId: otherTemplateVersion })).rejects.toMatchObject({
-			field: 'version',
+			code: 'invalid_input',
+			field: 'versionId',
 		});
 		await expect(startExecution(pool, { id: randomUUID(), source: 'comfyui', variantId, versionId: v1 })).rejects.toMatchObject({
+			code: 'invalid_input',
 			field: 'variantId',
 		});
 		await expect(startExecution(pool, { id: randomUUID(), source: 'comfyui', versionId: '999999' })).rejects.toMatchObject({
-			field: 'version',
+			code: 'version_not_found',
+			field: 'versionId',
 		});
 		await expect(startExecution(pool, { id: randomUUID(), source: 'comfyui', campaignId: randomUUID() })).rejects.toMatchObject({
+			code: 'campaign_not_found',
 			field: 'campaignId',
 		});
-		await expect(startExecution(pool, { id: 'not-a-uuid', source: 'comfyui' })).rejects.toMatchObject({ field: 'executionId' });
-		await expect(startExecution(pool, { id: randomUUID(), source: 'comfyui', seed: 2 ** 64 })).rejects.toMatchObject({ field: 'seed' });
+		await expect(startExecution(pool, { id: 'not-a-uuid', source: 'comfyui' })).rejects.toMatchObject({ code: 'invalid_input', field: 'executionId' });
+		await expect(startExecution(pool, { id: '', source: 'comfyui' })).rejects.toMatchObject({ code: 'field_required', field: 'executionId' });
+		await expect(startExecution(pool, { id: randomUUID(), source: 'comfyui', seed: 2 ** 64 })).rejects.toMatchObject({ code: 'invalid_input', field: 'seed' });
 	});
 
 	test('a ComfyUI prompt id belongs to one execution only', async () => {
@@ -215,18 +225,19 @@ describe('executions repository (real Postgres)', () => {
 		await startExecution(pool, { id: randomUUID(), source: 'comfyui', promptId });
 		const error = await startExecution(pool, { id: randomUUID(), source: 'comfyui', promptId }).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(ConflictError);
-		expect((error as ConflictError).field).toBe('promptId');
+		expect(error).toMatchObject({ code: 'prompt_id_taken', field: 'promptId' });
 	});
 
-	test('unknown executions are NotFoundErrors naming executionId or promptId', async () => {
+	test('unknown executions are execution_not_found naming executionId or promptId; a malformed id is invalid_input', async () => {
 		const unknown = randomUUID();
 		const byId = await getExecution(pool, { id: unknown }).catch((e: unknown) => e);
 		expect(byId).toBeInstanceOf(NotFoundError);
-		expect(byId).toMatchObject({ field: 'executionId', message: expect.stringContaining(unknown) });
-		await expect(getExecution(pool, { promptId: 'nope' })).rejects.toMatchObject({ field: 'promptId' });
-		await expect(getExecution(pool, { id: 'nope' })).rejects.toMatchObject({ field: 'executionId' });
-		await expect(finishExecution(pool, unknown, { status: 'succeeded' })).rejects.toMatchObject({ field: 'executionId' });
-		await expect(markExecutionRunning(pool, unknown)).rejects.toMatchObject({ field: 'executionId' });
+		expect(byId).toMatchObject({ code: 'execution_not_found', httpStatus: 404, field: 'executionId', message: expect.stringContaining(unknown) });
+		await expect(getExecution(pool, { promptId: 'nope' })).rejects.toMatchObject({ code: 'execution_not_found', field: 'promptId' });
+		await expect(getExecution(pool, { promptId: ' ' })).rejects.toMatchObject({ code: 'field_required', field: 'promptId' });
+		await expect(getExecution(pool, { id: 'nope' })).rejects.toMatchObject({ code: 'invalid_input', httpStatus: 400, field: 'executionId' });
+		await expect(finishExecution(pool, unknown, { status: 'succeeded' })).rejects.toMatchObject({ code: 'execution_not_found', field: 'executionId' });
+		await expect(markExecutionRunning(pool, unknown)).rejects.toMatchObject({ code: 'execution_not_found', field: 'executionId' });
 	});
 
 	test('running is entered only from queued; duration defaults to the time since start', async () => {
@@ -239,7 +250,7 @@ describe('executions repository (real Postgres)', () => {
 		const again = await markExecutionRunning(pool, id, { server: 'elsewhere' });
 		expect(again.status).toBe('succeeded');
 		expect(again.server).toBeNull();
-		await expect(finishExecution(pool, id, { status: 'running' as TerminalStatus })).rejects.toMatchObject({ field: 'status' });
+		await expect(finishExecution(pool, id, { status: 'running' as TerminalStatus })).rejects.toMatchObject({ code: 'invalid_input', field: 'status' });
 	});
 
 	test('logExternalExecution stores a finished text run in one call, idempotent on its id', async () => {

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 
 import type { Pool } from 'pg';
 
-import { ConflictError, NotFoundError } from '../lib/db/errors';
 import { finishExecution, startExecution, type StartExecutionInput } from '../lib/db/executions';
-import { getTemplateStats, parseFeedbackInput, recordFeedback } from '../lib/db/feedback';
+import { getTemplateStats } from '../lib/db/feedback';
+import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
+import { parseFeedbackInput, recordFeedback } from '../lib/feedback';
 import { getPool } from '../lib/db/pool';
-import { createTemplate, createVersion } from '../lib/db/templates';
+import { createTemplate, createVersion } from '../lib/templates/manage';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 describe('feedback repository (real Postgres)', () => {
@@ -184,10 +185,11 @@ describe('feedback repository (real Postgres)', () => {
 		const before = await snapshot();
 		const error = await recordFeedback(pool, { executionId: e2, rating: 3, userId: 'k', idempotencyKey: 'shared-key' }).catch((x: unknown) => x);
 		expect(error).toBeInstanceOf(ConflictError);
-		expect(error).toMatchObject({ field: 'idempotencyKey' });
+		expect(error).toMatchObject({ code: 'idempotency_key_reused', field: 'idempotencyKey', httpStatus: 409 });
 		// an explicit key shaped like another row's derived key meets the unique index instead
 		await recordFeedback(pool, { executionId: e2, rating: 3, userId: 'derived' });
 		await expect(recordFeedback(pool, { executionId: e1, rating: 3, userId: 'x', idempotencyKey: `${e2}:derived` })).rejects.toMatchObject({
+			code: 'idempotency_key_reused',
 			field: 'idempotencyKey',
 		});
 		const after = await snapshot();
@@ -195,18 +197,60 @@ describe('feedback repository (real Postgres)', () => {
 	});
 
 	test.each([
-		[0, 'Rating must be a whole number from 1 to 5 (got 0)'],
-		[6, 'Rating must be a whole number from 1 to 5 (got 6)'],
-		[3.5, 'Rating must be a whole number from 1 to 5 (got 3.5)'],
-		['five', 'Rating must be a whole number from 1 to 5 (got "five")'],
-		[null, 'Rating must be a whole number from 1 to 5 (got nothing)'],
-	])('rating %p is refused with a clear error naming the rating, and nothing is written', async (rating, message) => {
+		[0, 'rating_out_of_range', 'Rating must be a whole number from 1 to 5 (got the number 0)'],
+		[6, 'rating_out_of_range', 'Rating must be a whole number from 1 to 5 (got the number 6)'],
+		['9', 'rating_out_of_range', 'Rating must be a whole number from 1 to 5 (got the string "9")'],
+		[3.5, 'rating_invalid', 'Rating must be a whole number from 1 to 5 (got the number 3.5)'],
+		['4.0', 'rating_invalid', 'Rating must be a whole number from 1 to 5 (got the string "4.0")'],
+		['+4', 'rating_invalid', 'Rating must be a whole number from 1 to 5 (got the string "+4")'],
+		[' 4 ', 'rating_invalid', 'Rating must be a whole number from 1 to 5 (got the string " 4 ")'],
+		['five', 'rating_invalid', 'Rating must be a whole number from 1 to 5 (got the string "five")'],
+		[true, 'rating_invalid', 'Rating must be a whole number from 1 to 5 (got the boolean true)'],
+		[null, 'field_required', 'Rating is required (a whole number from 1 to 5)'],
+	])('rating %p is refused with code %s naming the rating, and nothing is written', async (rating, code, message) => {
 		const e = await execution({ variantId: control, userId: 'unit-invalid' });
 		const before = await snapshot();
 		const error = await recordFeedback(pool, { executionId: e, rating: rating as number, userId: 'someone' }).catch((x: unknown) => x);
-		expect(error).toBeInstanceOf(ConflictError);
-		expect(error).toMatchObject({ field: 'rating', message });
+		expect(error).toBeInstanceOf(ValidationError);
+		expect(error).toMatchObject({ code, field: 'rating', message, httpStatus: 400 });
 		expect(await snapshot()).toEqual(before);
+	});
+
+	test('ratings 1–5 are accepted as JSON numbers and as one-digit strings', async () => {
+		const e = await execution();
+		for (const rating of [1, '2', 3, '4', 5]) {
+			const result = await recordFeedback(pool, { executionId: e, rating, userId: `digits-${String(rating)}` });
+			expect(result.feedback.rating).toBe(Number(rating));
+		}
+	});
+
+	test.each([
+		['comment', { comment: 'nice\u0000picture' }],
+		['userId', { userId: 'ana\u0000' }],
+		['userId', { userId: 'ana\ud800' }],
+		['comment', { comment: 'caf\uFFFD' }],
+		['source', { source: 'web\u0000hook' }],
+		['idempotencyKey', { idempotencyKey: 'k\u0000' }],
+		['promptId', { executionId: undefined, promptId: 'p\u0000' }],
+	])('a NUL, lone surrogate or U+FFFD in %s is invalid_text naming the field; nothing is stored', async (field, bad) => {
+		const e = await execution();
+		const before = await snapshot();
+		const error = await recordFeedback(pool, { executionId: e, rating: 4, userId: 'ana', ...bad }).catch((x: unknown) => x);
+		expect(error).toBeInstanceOf(ValidationError);
+		expect(error).toMatchObject({ code: 'invalid_text', field, httpStatus: 400 });
+		expect(await snapshot()).toEqual(before);
+	});
+
+	test('an idempotency key sent again with another rating is idempotency_key_reused; the same request again is a duplicate', async () => {
+		const e = await execution();
+		const first = await recordFeedback(pool, { executionId: e, rating: 4, userId: 'keyed', idempotencyKey: 'delivery-x' });
+		const before = await snapshot();
+		const error = await recordFeedback(pool, { executionId: e, rating: 2, userId: 'keyed', idempotencyKey: 'delivery-x' }).catch((x: unknown) => x);
+		expect(error).toBeInstanceOf(ConflictError);
+		expect(error).toMatchObject({ code: 'idempotency_key_reused', field: 'idempotencyKey', httpStatus: 409, details: { idempotencyKey: 'delivery-x' } });
+		expect(await snapshot()).toEqual(before);
+		const again = await recordFeedback(pool, { executionId: e, rating: 4, userId: 'keyed', idempotencyKey: 'delivery-x' });
+		expect(again).toMatchObject({ duplicate: true, feedback: first.feedback });
 	});
 
 	test('comments are limited to 4000 characters, counted like Postgres counts them', async () => {
@@ -216,10 +260,11 @@ describe('feedback repository (real Postgres)', () => {
 		expect(ok.feedback.comment).toBe(emoji);
 		const before = await snapshot();
 		await expect(recordFeedback(pool, { executionId: e, rating: 1, userId: 'writer2', comment: 'x'.repeat(4001) })).rejects.toMatchObject({
+			code: 'text_too_long',
 			field: 'comment',
 			message: 'Comment is longer than 4000 characters',
 		});
-		await expect(recordFeedback(pool, { executionId: e, rating: 1, userId: '  ' })).rejects.toMatchObject({ field: 'userId' });
+		await expect(recordFeedback(pool, { executionId: e, rating: 1, userId: '  ' })).rejects.toMatchObject({ code: 'field_required', field: 'userId' });
 		expect(await snapshot()).toEqual(before);
 	});
 
@@ -231,10 +276,14 @@ describe('feedback repository (real Postgres)', () => {
 		const unknownId = randomUUID();
 		const error = await recordFeedback(pool, { executionId: unknownId, rating: 5, userId: 'p' }).catch((x: unknown) => x);
 		expect(error).toBeInstanceOf(NotFoundError);
-		expect(error).toMatchObject({ field: 'executionId', message: `Execution ${unknownId} not found` });
-		await expect(recordFeedback(pool, { promptId: 'no-such-prompt', rating: 5, userId: 'p' })).rejects.toMatchObject({ field: 'promptId' });
-		await expect(recordFeedback(pool, { executionId: 'abc', rating: 5, userId: 'p' })).rejects.toMatchObject({ field: 'executionId' });
-		await expect(recordFeedback(pool, { rating: 5, userId: 'p' })).rejects.toMatchObject({ field: 'executionId' });
+		expect(error).toMatchObject({ code: 'execution_not_found', field: 'executionId', httpStatus: 404, message: `Execution ${unknownId} not found` });
+		await expect(recordFeedback(pool, { promptId: 'no-such-prompt', rating: 5, userId: 'p' })).rejects.toMatchObject({
+			code: 'execution_not_found',
+			field: 'promptId',
+		});
+		await expect(recordFeedback(pool, { executionId: 'abc', rating: 5, userId: 'p' })).rejects.toMatchObject({ code: 'invalid_input', field: 'executionId' });
+		await expect(recordFeedback(pool, { rating: 5, userId: 'p' })).rejects.toMatchObject({ code: 'field_required', field: 'executionId' });
+		await expect(recordFeedback(pool, { promptId: ' ', rating: 5, userId: 'p' })).rejects.toMatchObject({ code: 'field_required', field: 'promptId' });
 	});
 
 	test('8 concurrent writers on one execution (different users, and one user) end with exact aggregates', async () => {
@@ -302,16 +351,22 @@ describe('feedback repository (real Postgres)', () => {
 		expect(total.histogram['5']).toBe(perVersion[0].histogram['5'] + perVersion[1].histogram['5']);
 		const fresh = (await createVersion(pool, { id: templateId }, { positivePrompt: 'three' })).version.id;
 		expect(await getTemplateStats(pool, { versionId: fresh })).toMatchObject({ executions: 0, ratingCount: 0, meanRating: null, goodShare: null });
-		await expect(getTemplateStats(pool, { versionId: '987654' })).rejects.toMatchObject({ field: 'version' });
-		await expect(getTemplateStats(pool, { templateId: randomUUID() })).rejects.toMatchObject({ field: 'template' });
+		await expect(getTemplateStats(pool, { versionId: '987654' })).rejects.toMatchObject({ code: 'version_not_found', field: 'version' });
+		await expect(getTemplateStats(pool, { templateId: randomUUID() })).rejects.toMatchObject({ code: 'template_not_found', field: 'template' });
 	});
 
-	test('parseFeedbackInput (used by the node) accepts what the repository accepts', () => {
-		expect(parseFeedbackInput({ executionId: randomUUID().toUpperCase(), rating: ' 3 ', userId: 42, comment: '  ' })).toMatchObject({
+	test('parseFeedbackInput normalises what it accepts: trimmed ids, numbers as user ids, blank as absent', () => {
+		const id = randomUUID();
+		expect(parseFeedbackInput({ executionId: ` ${id.toUpperCase()} `, rating: '3', userId: 42, comment: '  ', source: ' ', idempotencyKey: ' k ' })).toEqual({
+			executionId: id,
+			promptId: null,
 			rating: 3,
 			userId: '42',
 			comment: null,
+			source: null,
+			idempotencyKey: 'k',
 		});
-		expect(() => parseFeedbackInput({ executionId: randomUUID(), rating: true, userId: 'x' })).toThrow('(got true)');
+		expect(() => parseFeedbackInput([{ rating: 4 }])).toThrow(ValidationError);
+		expect(() => parseFeedbackInput({ executionId: id, rating: 4, userId: { id: 1 } })).toThrow(expect.objectContaining({ code: 'invalid_input', field: 'userId' }));
 	});
 });

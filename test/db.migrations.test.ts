@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 
+import { parsePostgresConfig } from '../lib/db/config';
 import { loadMigrations, migrate } from '../lib/db/migrator';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
@@ -40,7 +41,9 @@ describe('migrations', () => {
 		try {
 			await migrate(pool, 'edited');
 			await pool.query("UPDATE edited.promptlab_migrations SET checksum = 'x' WHERE version = '001'");
-			await expect(migrate(pool, 'edited')).rejects.toThrow(/001_initial_schema\.sql was changed/);
+			const error = await migrate(pool, 'edited').catch((e: unknown) => e);
+			expect(error).toMatchObject({ code: 'migration_changed', details: { migration: '001_initial_schema.sql', schema: 'edited' } });
+			expect((error as Error).message).toMatch(/001_initial_schema\.sql was changed/);
 		} finally {
 			await pool.end();
 		}
@@ -49,9 +52,27 @@ describe('migrations', () => {
 	test('rejects schema names that are not plain identifiers', async () => {
 		const pool = new Pool({ connectionString: db.url, max: 1 });
 		try {
-			await expect(migrate(pool, 'x; DROP TABLE y')).rejects.toThrow(/Invalid schema name/);
+			await expect(migrate(pool, 'x; DROP TABLE y')).rejects.toMatchObject({
+				code: 'database_credential_invalid',
+				message: expect.stringMatching(/Invalid schema name/),
+			});
 		} finally {
 			await pool.end();
 		}
+	});
+
+	test('an invalid credential is database_credential_invalid (503), listing each bad field', () => {
+		let error: unknown;
+		try {
+			parsePostgresConfig({ host: 'db', database: 'n8n', user: 'u', schema: 'Bad Schema!', port: 70000 });
+		} catch (e) {
+			error = e;
+		}
+		expect(error).toMatchObject({ code: 'database_credential_invalid', httpStatus: 503 });
+		expect((error as { details: { problems: Array<{ credentialField: string }> } }).details.problems.map((p) => p.credentialField).sort()).toEqual([
+			'port',
+			'schema',
+		]);
+		expect((error as Error).message).toMatch(/Schema must be lower-case/);
 	});
 });

@@ -8,8 +8,9 @@ import {
 	refreshSimilarities,
 	similarTemplates,
 	waitForBackgroundRefresh,
-} from '../lib/db/recommendations';
-import { createTemplate, getTemplate, setArchived } from '../lib/db/templates';
+} from '../lib/recommendations';
+import { getTemplate, setArchived } from '../lib/db/templates';
+import { createTemplate } from '../lib/templates/manage';
 import { popularityScore } from '../lib/stats';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
@@ -235,7 +236,7 @@ describe('recommendations repository (real Postgres)', () => {
 			await setArchived(pool, { name: 'P2' }, false);
 			await pool.query('DELETE FROM templates WHERE id = $1', [template.id]);
 		}
-		await expect(similarTemplates(pool, { name: 'nope' })).rejects.toThrow(/Template "nope" not found/);
+		await expect(similarTemplates(pool, { name: 'nope' })).rejects.toMatchObject({ code: 'template_not_found', field: 'template', httpStatus: 404 });
 	});
 
 	test('refresh is idempotent, and two concurrent refreshes leave the same table', async () => {
@@ -274,12 +275,22 @@ describe('recommendations repository (real Postgres)', () => {
 		expect((await getSimilarityState(pool))!.refreshedAt).toBe(unchanged);
 	});
 
-	test('bad options name the field', async () => {
-		await expect(recommendForUser(pool, '  ')).rejects.toMatchObject({ field: 'userId' });
-		await expect(recommendForUser(pool, 'alice', { limit: 0 })).rejects.toMatchObject({ field: 'limit' });
-		await expect(popularTemplates(pool, { maxPerCategory: -1 })).rejects.toMatchObject({ field: 'maxPerCategory' });
-		await expect(popularTemplates(pool, { popularity: { method: 'raw' as never } })).rejects.toMatchObject({ field: 'popularityMethod' });
-		await expect(refreshSimilarities(pool, { similarity: 'pearson' as never })).rejects.toMatchObject({ field: 'similarity' });
+	test('bad options are validation errors naming the field; nothing is refreshed', async () => {
+		const state = await getSimilarityState(pool);
+		await expect(recommendForUser(pool, '  ')).rejects.toMatchObject({ code: 'field_required', field: 'userId', httpStatus: 400 });
+		await expect(recommendForUser(pool, 'al\u0000ice')).rejects.toMatchObject({ code: 'invalid_text', field: 'userId' });
+		await expect(recommendForUser(pool, 'alice', { limit: 0 })).rejects.toMatchObject({ code: 'invalid_input', field: 'limit' });
+		await expect(recommendForUser(pool, 'alice', { limit: 2.5 })).rejects.toMatchObject({ code: 'invalid_input', field: 'limit' });
+		await expect(recommendForUser(pool, 'alice', { refreshIfOlderThanHours: -1 })).rejects.toMatchObject({ code: 'invalid_input', field: 'refreshIfOlderThanHours' });
+		await expect(popularTemplates(pool, { maxPerCategory: -1 })).rejects.toMatchObject({ code: 'invalid_input', field: 'maxPerCategory' });
+		await expect(popularTemplates(pool, { popularity: { method: 'raw' as never } })).rejects.toMatchObject({ code: 'invalid_input', field: 'popularity.method' });
+		await expect(popularTemplates(pool, { category: 'port\u0000rait' })).rejects.toMatchObject({ code: 'invalid_text', field: 'category' });
+		await expect(popularTemplates(pool, { tags: ['ok', 'sea\ud800'] })).rejects.toMatchObject({ code: 'invalid_text', field: 'tags.1' });
+		await expect(popularTemplates(pool, { kind: 'video' as never })).rejects.toMatchObject({ code: 'invalid_input', field: 'kind' });
+		await expect(similarTemplates(pool, { name: 'P1' }, { limit: 101 })).rejects.toMatchObject({ code: 'invalid_input', field: 'limit' });
+		await expect(refreshSimilarities(pool, { similarity: 'pearson' as never })).rejects.toMatchObject({ code: 'invalid_input', field: 'similarity' });
+		await expect(refreshSimilarities(pool, { neighborsPerTemplate: 0 })).rejects.toMatchObject({ code: 'invalid_input', field: 'neighborsPerTemplate' });
+		expect(await getSimilarityState(pool)).toEqual(state);
 		expect((await getTemplate(pool, { name: 'P1' })).name).toBe('P1');
 	});
 });

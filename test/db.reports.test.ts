@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 
 import { finishExecution, startExecution, type TerminalStatus } from '../lib/db/executions';
-import { recordFeedback } from '../lib/db/feedback';
+import { recordFeedback } from '../lib/feedback';
 import { getPool } from '../lib/db/pool';
-import { runningCampaigns, weeklyReport } from '../lib/db/reports';
-import { createTemplate, createVersion } from '../lib/db/templates';
+import { runningCampaigns, weeklyReport } from '../lib/reports/weekly';
+import { createTemplate, createVersion } from '../lib/templates/manage';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 const FROM = '2025-03-03T00:00:00.000Z';
@@ -174,7 +174,11 @@ describe('weekly report on a small seeded dataset (real Postgres)', () => {
 		expect(empty.totals).toMatchObject({ executions: 0, failureRate: null, avgDurationMs: null, p50DurationMs: null, ratingCount: 0, meanRating: null });
 		expect(empty.topByUse).toEqual([]);
 		expect(empty.scoring.priorMean).toBe(3);
-		await expect(weeklyReport(pool, { from: TO, to: FROM })).rejects.toMatchObject({ field: 'from' });
+		await expect(weeklyReport(pool, { from: TO, to: FROM })).rejects.toMatchObject({ code: 'invalid_input', field: 'from', httpStatus: 400 });
+		await expect(weeklyReport(pool, { from: 'last tuesday', to: TO })).rejects.toMatchObject({ code: 'invalid_input', field: 'from' });
+		await expect(weeklyReport(pool, { from: FROM } as never)).rejects.toMatchObject({ code: 'field_required', field: 'to' });
+		await expect(weeklyReport(pool, { from: FROM, to: TO, limit: 0 })).rejects.toMatchObject({ code: 'invalid_input', field: 'limit' });
+		await expect(weeklyReport(pool, { from: FROM, to: TO, priorWeight: 0 })).rejects.toMatchObject({ code: 'invalid_input', field: 'priorWeight' });
 	});
 
 	test('running campaigns with units per variant', async () => {

@@ -2,7 +2,8 @@ import type { INodeExecutionData } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
 import { getPool } from '../lib/db/pool';
-import { createTemplate, createVersion, getTemplate, labelHistory } from '../lib/db/templates';
+import { getTemplate, labelHistory } from '../lib/db/templates';
+import { createTemplate, createVersion } from '../lib/templates/manage';
 import { AbCampaign } from '../nodes/AbCampaign/AbCampaign.node';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { postgresCredential, runWorkflow, type WorkflowFixture, singleNodeWorkflow } from '../dev/n8n-harness';
@@ -28,13 +29,15 @@ describe('A/B Campaign node in n8n-core WorkflowExecute', () => {
 		await db.drop();
 	});
 
-	function workflow(parameters: Record<string, unknown>, onError?: string): WorkflowFixture {
-		return singleNodeWorkflow({ name: 'Campaign', type: TYPE, parameters, onError: onError as 'continueRegularOutput' | undefined });
+	type OnError = 'continueRegularOutput' | 'continueErrorOutput';
+
+	function workflow(parameters: Record<string, unknown>, onError?: OnError): WorkflowFixture {
+		return singleNodeWorkflow({ name: 'Campaign', type: TYPE, parameters, onError });
 	}
 
-	async function run(parameters: Record<string, unknown>, input: INodeExecutionData[] = [{ json: {} }], onError?: string) {
+	async function run(parameters: Record<string, unknown>, input: INodeExecutionData[] = [{ json: {} }], onError?: OnError) {
 		const result = await runWorkflow({ workflow: workflow(parameters, onError), nodeTypes, credentials, input });
-		return { ...result, items: result.output('Campaign') };
+		return { ...result, items: result.output('Campaign'), errorItems: result.output('Campaign', 1) };
 	}
 
 	const variants = {
@@ -86,7 +89,9 @@ describe('A/B Campaign node in n8n-core WorkflowExecute', () => {
 
 		const refused = await run({ operation: 'promote', campaign: { mode: 'name', value: 'lighting' } });
 		expect(refused.error?.message).toMatch(/has no winner to promote/);
-		expect((refused.error as { description?: string }).description).toBe('Check the "Force Variant" field.');
+		expect((refused.error as { description?: string }).description).toMatch(/force a variant.*\nCheck the "Force Variant" field\.$/);
+		const refusedItem = await run({ operation: 'promote', campaign: { mode: 'name', value: 'lighting' } }, [{ json: {} }], 'continueRegularOutput');
+		expect(refusedItem.items[0].json).toMatchObject({ code: 'campaign_no_winner', kind: 'conflict', httpStatus: 409, field: 'forceVariant' });
 
 		const promoted = await run({ operation: 'promote', campaign: { mode: 'name', value: 'lighting' }, forceVariant: 'B', movedBy: 'ana' });
 		expect(promoted.error).toBeUndefined();
@@ -115,9 +120,13 @@ describe('A/B Campaign node in n8n-core WorkflowExecute', () => {
 		expect(error).toBeUndefined();
 		expect(items.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
 		expect(items[0].json.name).toBe('good-one');
-		expect(items[1].json.error).toBe('Invalid parameter: Name: is required');
-		expect(items[2].json.error).toBe('Variant 2 ("B"): Template "no-such-template" not found');
-		expect(items[2].json.description).toBe('Check the "Variants" field.');
+		expect(items[1].json).toMatchObject({ code: 'field_required', field: 'name', httpStatus: 400, error: 'The campaign name is required' });
+		expect(items[2].json).toMatchObject({
+			code: 'template_not_found',
+			field: 'variants.1.template',
+			httpStatus: 404,
+			error: 'Variant 2 ("B"): Template "no-such-template" not found',
+		});
 		expect(items[3].json.name).toBe('second-good');
 		const { rows } = await pool.query('SELECT name FROM campaigns WHERE name IN ($1, $2, $3) ORDER BY name', ['good-one', 'second-good', 'unknown-template']);
 		expect(rows.map((r) => r.name)).toEqual(['good-one', 'second-good']);
@@ -131,11 +140,17 @@ describe('A/B Campaign node in n8n-core WorkflowExecute', () => {
 			[{ json: {} }],
 			'continueRegularOutput',
 		);
-		expect(noControl.items[0].json.error).toMatch(/No variant is marked as the control/);
-		expect(noControl.items[0].json.description).toBe('Check the "Variants" field.');
+		expect(noControl.items[0].json).toMatchObject({ code: 'invalid_input', field: 'variants', error: expect.stringMatching(/No variant is marked as the control/) });
 
 		const badSample = await run({ operation: 'create', name: 'bad-sample', variants, minSamplePerVariant: 0 }, [{ json: {} }], 'continueRegularOutput');
-		expect(badSample.items[0].json.error).toBe('Invalid parameter: Minimum Sample per Variant: must be at least 1');
+		expect(badSample.items[0].json).toMatchObject({
+			code: 'invalid_input',
+			field: 'minSamplePerVariant',
+			error: 'The minimum sample per variant must be 1 or more',
+		});
+
+		const nulName = await run({ operation: 'create', name: 'spring\u0000sale', variants }, [{ json: {} }], 'continueRegularOutput');
+		expect(nulName.items[0].json).toMatchObject({ code: 'invalid_text', field: 'name', httpStatus: 400 });
 
 		await run({ operation: 'start', campaign: { mode: 'name', value: 'good-one' } });
 		const assigned = await run(
@@ -150,9 +165,53 @@ describe('A/B Campaign node in n8n-core WorkflowExecute', () => {
 		);
 		expect(assigned.items.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
 		expect(assigned.items[0].json.unitId).toBe('x');
-		expect(assigned.items[1].json).toMatchObject({ error: 'A unit ID (user or client ID) is required to assign a variant', description: 'Check the "Unit ID" field.' });
-		expect(assigned.items[2].json).toMatchObject({ error: 'Campaign "missing-campaign" not found', description: 'Check the "Campaign" field.' });
-		expect(assigned.items[3].json).toMatchObject({ error: 'Campaign "second-good" is a draft: start it first (operation Start)', description: 'Check the "Campaign" field.' });
+		expect(assigned.items[1].json).toMatchObject({ code: 'field_required', field: 'unitId', httpStatus: 400 });
+		expect(assigned.items[2].json).toMatchObject({
+			code: 'campaign_not_found',
+			kind: 'not_found',
+			httpStatus: 404,
+			field: 'campaign',
+			error: 'Campaign "missing-campaign" not found',
+		});
+		expect(assigned.items[3].json).toMatchObject({
+			code: 'campaign_not_running',
+			httpStatus: 409,
+			field: 'campaign',
+			error: 'Campaign "second-good" is a draft: start it first',
+		});
+	});
+
+	test('hostile text (NUL) in a unit ID, a campaign name or a search is invalid_text naming the field, and nothing is stored', async () => {
+		const before = (await pool.query('SELECT count(*)::int AS n FROM campaign_assignments')).rows[0].n;
+		const assigned = await run(
+			{ operation: 'assign', campaign: { mode: 'name', value: '={{ $json.campaign }}' }, unitId: '={{ $json.user }}' },
+			[{ json: { campaign: 'good-one', user: 'eve\u0000' } }, { json: { campaign: 'good\u0000one', user: 'eve' } }],
+			'continueRegularOutput',
+		);
+		expect(assigned.items[0].json).toMatchObject({ code: 'invalid_text', field: 'unitId', httpStatus: 400 });
+		expect(assigned.items[1].json).toMatchObject({ code: 'invalid_text', field: 'campaign.name', httpStatus: 400 });
+		expect((await pool.query('SELECT count(*)::int AS n FROM campaign_assignments')).rows[0].n).toBe(before);
+
+		const searched = await run({ operation: 'getAll', filters: { search: 'good\u0000' } }, [{ json: {} }], 'continueRegularOutput');
+		expect(searched.items[0].json).toMatchObject({ code: 'invalid_text', field: 'search', httpStatus: 400 });
+	});
+
+	test('with "Continue (using error output)" an unknown campaign goes to the error output with its code', async () => {
+		const created = await run({ operation: 'create', name: 'routed', variants });
+		expect(created.error).toBeUndefined();
+		const { items, errorItems, error } = await run(
+			{ operation: 'get', campaign: { mode: 'name', value: '={{ $json.campaign }}' } },
+			[{ json: { campaign: 'routed' } }, { json: { campaign: 'no-such-campaign' } }],
+			'continueErrorOutput',
+		);
+		expect(error).toBeUndefined();
+		expect(items.map((i) => [i.json.name, i.pairedItem])).toEqual([['routed', { item: 0 }]]);
+		expect(errorItems).toHaveLength(1);
+		expect(errorItems[0].pairedItem).toEqual({ item: 1 });
+		expect(errorItems[0].json).toMatchObject({
+			campaign: 'no-such-campaign',
+			error: { code: 'campaign_not_found', kind: 'not_found', httpStatus: 404, field: 'campaign', message: 'Campaign "no-such-campaign" not found' },
+		});
 	});
 
 	test('without Continue On Fail the first bad item stops the workflow with a NodeOperationError', async () => {

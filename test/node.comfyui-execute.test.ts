@@ -16,7 +16,7 @@ import type { Pool } from 'pg';
 import { ComfyUiApi } from '../credentials/ComfyUiApi.credentials';
 import { closeAllComfyConnections } from '../lib/comfyui';
 import { getPool } from '../lib/db/pool';
-import { createTemplate } from '../lib/db/templates';
+import { createTemplate } from '../lib/templates/manage';
 import { ComfyUiExecute } from '../nodes/ComfyUiExecute/ComfyUiExecute.node';
 import { encodeSolidPng, readPngSize, startComfySim, txt2imgWorkflow, type ComfySim } from '../dev/comfyui-sim';
 import { createTestDatabase, type TestDatabase } from './support/database';
@@ -238,8 +238,58 @@ describe('ComfyUI Execute node', () => {
 		const ui = JSON.stringify((await import('./fixtures/txt2img.ui.json')).default);
 		const submittedBefore = sim.submissions.length;
 		const { error } = await run(rawWorkflow(ui), { postgres: false });
-		expect(error?.message).toMatch(/"Workflow \(API Format\)" field holds ComfyUI's UI \(editor\) format/);
-		expect((error as { description?: string }).description).toMatch(/Export \(API\)/);
+		expect(error?.message).toMatch(/UI \(editor\) format, not the API format/);
+		const description = (error as { description?: string }).description;
+		expect(description).toMatch(/Export \(API\)/);
+		expect(description).toMatch(/Check the "Workflow \(API Format\)" field/);
+		const continued = await run(rawWorkflow(ui), { postgres: false, onError: 'continueRegularOutput' });
+		expect(continued.output('ComfyUI')[0].json).toMatchObject({ code: 'workflow_ui_format', kind: 'validation', httpStatus: 400, field: 'workflow' });
+		expect(sim.submissions.length).toBe(submittedBefore);
+	});
+
+	test('the same failure has the same code whoever finds it: an unknown template is template_not_found (404, field template)', async () => {
+		const before = await pool.query('SELECT count(*)::int AS n FROM executions');
+		const params = fromTemplate({ template: { __rl: true, mode: 'name', value: 'no-such-template' } });
+		const continued = await run(params, { onError: 'continueRegularOutput' });
+		const [item] = continued.output('ComfyUI');
+		expect(item.json).toMatchObject({ code: 'template_not_found', kind: 'not_found', httpStatus: 404, field: 'template' });
+		expect(item.json.error).toMatch(/no-such-template/);
+		// "Continue (using error output)": the failure goes to the error output with the same code.
+		const routed = await run(params, { onError: 'continueErrorOutput' });
+		expect(routed.output('ComfyUI', 0)).toHaveLength(0);
+		expect(routed.output('ComfyUI', 1)[0].json.error).toMatchObject({ code: 'template_not_found', httpStatus: 404, field: 'template' });
+		const stopped = await run(params);
+		expect(stopped.error?.message).toMatch(/no-such-template/);
+		expect((stopped.error as { description?: string }).description).toMatch(/Check the "Template" field/);
+		const after = await pool.query('SELECT count(*)::int AS n FROM executions');
+		expect(after.rows[0].n).toBe(before.rows[0].n);
+	});
+
+	test('input is validated once by the use case schema, naming the field: Parallel Items, Timeout, tracking text', async () => {
+		const submittedBefore = sim.submissions.length;
+		const workflow = txt2imgWorkflow({ steps: 2 });
+		const zeroParallel = await run(rawWorkflow(workflow, { options: { parallelItems: 0 } }), { postgres: false });
+		expect(zeroParallel.error?.message).toMatch(/Parallel Items must be a whole number from 1 to 16/);
+		expect((zeroParallel.error as { description?: string }).description).toMatch(/Check the "Parallel Items" field/);
+
+		const items = async (parameters: Record<string, unknown>) =>
+			(await run(parameters, { postgres: false, onError: 'continueRegularOutput' })).output('ComfyUI').map((i) => i.json);
+		expect(await items(rawWorkflow(workflow, { options: { timeout: -1 } }))).toEqual([
+			expect.objectContaining({ code: 'invalid_input', httpStatus: 400, field: 'timeout' }),
+		]);
+		expect(await items(rawWorkflow(workflow, { tracking: { userId: 'ann\u0000' } }))).toEqual([
+			expect.objectContaining({ code: 'invalid_text', httpStatus: 400, field: 'userId' }),
+		]);
+		expect(await items(rawWorkflow(workflow, { tracking: { campaignId: 'not-a-uuid' } }))).toEqual([
+			expect.objectContaining({ code: 'invalid_input', field: 'campaignId' }),
+		]);
+		expect(await items(rawWorkflow(workflow, { options: { executionId: 'order-17' } }))).toEqual([
+			expect.objectContaining({ code: 'invalid_input', field: 'executionId' }),
+		]);
+		expect(await items(rawWorkflow(workflow, { overrides: { steps: 0, randomSeed: false } }))).toEqual([
+			expect.objectContaining({ code: 'invalid_input', field: 'overrides.steps' }),
+		]);
+		expect(await items(rawWorkflow(''))).toEqual([expect.objectContaining({ code: 'field_required', field: 'workflow' })]);
 		expect(sim.submissions.length).toBe(submittedBefore);
 	});
 
@@ -253,7 +303,11 @@ describe('ComfyUI Execute node', () => {
 		expect(error?.message).toMatch(/node 3 \(KSampler\)/);
 		expect(error?.message).toMatch(/CUDA error/);
 		const { rows } = await pool.query(`SELECT * FROM executions WHERE status = 'failed' ORDER BY created_at DESC LIMIT 1`);
-		expect(rows[0].error).toMatchObject({ code: 'execution', nodeErrors: [{ nodeId: '3', classType: 'KSampler' }] });
+		expect(rows[0].error).toMatchObject({
+			code: 'comfyui_execution_failed',
+			kind: 'upstream',
+			details: { nodeErrors: [{ nodeId: '3', classType: 'KSampler' }], promptId: rows[0].id, executionId: rows[0].id },
+		});
 		const after = await statsOf('fox');
 		expect(Number(after?.failed)).toBe(Number(before?.failed ?? 0) + 1);
 		expect(Number(after?.executions)).toBe(Number(before?.executions ?? 0) + 1);
@@ -280,12 +334,18 @@ describe('ComfyUI Execute node', () => {
 		expect(items.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
 		expect(items[0].json.positivePrompt).toBe('a owl in the snow');
 		expect(readPngSize(bytesOf(items[0]))).toEqual({ width: 512, height: 512 });
-		expect(items[1].json.error).toMatch(/colour/);
+		expect(items[1].json).toMatchObject({ code: 'variable_unknown', httpStatus: 400, field: 'values.colour', error: expect.stringMatching(/colour/) });
 		expect(items[1].binary).toBeUndefined();
 		expect(items[2].json.positivePrompt).toBe('a hare in the snow');
 		const bad = items[3].json as Json;
 		expect(bad.error).toMatch(/Node 4 \(CheckpointLoaderSimple\) input "ckpt_name"/);
-		expect(bad).toMatchObject({ code: 'validation', nodeErrors: [{ nodeId: '4', inputName: 'ckpt_name' }] });
+		expect(bad).toMatchObject({
+			code: 'comfyui_prompt_invalid',
+			httpStatus: 400,
+			nodeErrors: [{ nodeId: '4', inputName: 'ckpt_name' }],
+			promptId: bad.executionId,
+			server: sim.url,
+		});
 		// ComfyUI's refusal is recorded too.
 		expect((await executionRow(bad.executionId)).status).toBe('failed');
 	});
@@ -298,7 +358,7 @@ describe('ComfyUI Execute node', () => {
 		const { rows } = await pool.query(`SELECT * FROM executions WHERE seed = 9001`);
 		expect(rows).toHaveLength(1);
 		expect(rows[0].status).toBe('failed');
-		expect(rows[0].error).toMatchObject({ code: 'timeout', cancelAction: 'interrupted' });
+		expect(rows[0].error).toMatchObject({ code: 'comfyui_timeout', kind: 'timeout', details: { cancelAction: 'interrupted' } });
 		expect(sim.interrupts.some((x) => x.promptId === rows[0].id && x.applied)).toBe(true);
 	});
 
@@ -313,7 +373,7 @@ describe('ComfyUI Execute node', () => {
 			const found = await executionRow(promptId);
 			return found?.status === 'cancelled' ? found : undefined;
 		}, 'the execution to be recorded as cancelled');
-		expect(row.error).toMatchObject({ code: 'cancelled', cancelAction: 'interrupted' });
+		expect(row.error).toMatchObject({ code: 'job_cancelled', details: { cancelAction: 'interrupted' } });
 		expect(sim.interrupts.some((x) => x.promptId === promptId && x.applied)).toBe(true);
 		expect(Number((await statsOf('fox'))?.cancelled)).toBeGreaterThanOrEqual(1);
 	});
@@ -358,7 +418,7 @@ describe('ComfyUI Execute node', () => {
 		// The sibling was in flight (how far it got is a race: started, submitted or running). Whatever it
 		// reached, it is recorded as cancelled and not left behind on the server (its job would run 120 s).
 		const sibling = rows.find((r) => r.seed === '9300');
-		if (sibling) expect(sibling).toMatchObject({ status: 'cancelled', error: { code: 'cancelled' } });
+		if (sibling) expect(sibling).toMatchObject({ status: 'cancelled', error: { code: 'job_cancelled' } });
 		await until(() => sim.queueLength() === 0, 'the server queue to be empty', 10_000);
 	});
 
@@ -428,6 +488,11 @@ describe('ComfyUI Execute node', () => {
 
 		const unknown = await run({ operation: 'getResult', lookupBy: 'promptId', promptId: randomUUID() }, { postgres: false });
 		expect(unknown.output('ComfyUI')[0].json.status).toBe('unknown');
+
+		const missing = await run({ operation: 'getResult', lookupBy: 'executionId', executionId: randomUUID() }, { onError: 'continueRegularOutput' });
+		expect(missing.output('ComfyUI')[0].json).toMatchObject({ code: 'execution_not_found', httpStatus: 404, field: 'executionId' });
+		const malformed = await run({ operation: 'getResult', lookupBy: 'executionId', executionId: 'order-17' }, { onError: 'continueRegularOutput' });
+		expect(malformed.output('ComfyUI')[0].json).toMatchObject({ code: 'invalid_input', httpStatus: 400, field: 'executionId' });
 	});
 
 	test('a re-run with the same Execution ID waits for / reuses the job instead of submitting it again', async () => {
@@ -474,6 +539,8 @@ describe('ComfyUI Execute node', () => {
 		await sim.idle();
 		const again = await run({ operation: 'cancel', promptId: ids[1] }, { postgres: false });
 		expect(again.output('ComfyUI')[0].json.outcome).toBe('not_found');
+		const empty = await run({ operation: 'cancel', promptId: ' ' }, { postgres: false, onError: 'continueRegularOutput' });
+		expect(empty.output('ComfyUI')[0].json).toMatchObject({ code: 'field_required', httpStatus: 400, field: 'promptId' });
 	});
 
 	describe('editor methods', () => {

@@ -1,7 +1,7 @@
 import { logExternalExecution } from '../lib/db/executions';
-import { recordFeedback } from '../lib/db/feedback';
+import { recordFeedback } from '../lib/feedback';
 import { getPool } from '../lib/db/pool';
-import { createTemplate } from '../lib/db/templates';
+import { createTemplate } from '../lib/templates/manage';
 import { PromptTemplate } from '../nodes/PromptTemplate/PromptTemplate.node';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { postgresCredential, runWorkflow, singleNodeWorkflow, type WorkflowFixture } from '../dev/n8n-harness';
@@ -82,6 +82,8 @@ describe('Prompt Template node: weekly report', () => {
 			nodeTypes,
 			credentials: { promptLabPostgres: postgresCredential(db.config) },
 		});
-		expect(error?.message).toMatch(/From: must be before To/);
+		expect(error?.message).toMatch(/^The report window is empty: from \(2026-11-20.*\) must be before to \(2026-11-10/);
+		expect((error as { description?: string }).description).toContain('Check the "From" field.');
+		expect((error as { context?: Record<string, unknown> }).context).toMatchObject({ field: 'from' });
 	});
 });

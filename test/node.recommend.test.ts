@@ -2,7 +2,7 @@ import type { INodeExecutionData } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
 import { getPool } from '../lib/db/pool';
-import { createTemplate } from '../lib/db/templates';
+import { createTemplate } from '../lib/templates/manage';
 import { Recommend } from '../nodes/Recommend/Recommend.node';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { postgresCredential, runWorkflow, type WorkflowFixture, singleNodeWorkflow } from '../dev/n8n-harness';
@@ -66,7 +66,7 @@ describe('Recommend node in n8n-core WorkflowExecute', () => {
 	});
 
 	function workflow(parameters: Record<string, unknown>, onError?: string): WorkflowFixture {
-		return singleNodeWorkflow({ name: 'Recommend', type: TYPE, parameters, onError: onError as 'continueRegularOutput' | undefined });
+		return singleNodeWorkflow({ name: 'Recommend', type: TYPE, parameters, onError: onError as 'continueRegularOutput' | 'continueErrorOutput' | undefined });
 	}
 
 	async function run(parameters: Record<string, unknown>, input: INodeExecutionData[] = [{ json: {} }], onError?: string) {
@@ -110,7 +110,7 @@ describe('Recommend node in n8n-core WorkflowExecute', () => {
 		expect(similar.items.every((i) => ['cat-portrait', 'bird-portrait'].includes(i.json.name as string))).toBe(true);
 	});
 
-	test('with Continue On Fail, bad parameters become error items naming the field, paired with their input', async () => {
+	test('with Continue On Fail, bad parameters become error items with code and field, paired with their input', async () => {
 		const { items, error } = await run(
 			{ operation: 'forUser', userId: '={{ $json.user }}', listLength: '={{ $json.limit }}', options: { refreshIfOlderThanHours: 0 } },
 			[
@@ -124,18 +124,28 @@ describe('Recommend node in n8n-core WorkflowExecute', () => {
 		expect(error).toBeUndefined();
 		expect(items.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }, { item: 3 }]);
 		expect(items[0].json.name).toBe('dog-portrait');
-		expect(items[1].json).toMatchObject({ error: 'A user ID is required', description: 'Check the "User ID" field.' });
-		expect(items[2].json.error).toBe('Invalid parameter: List Length: must be at least 1');
+		expect(items[1].json).toMatchObject({ error: 'A user ID is required', code: 'field_required', field: 'userId', httpStatus: 400 });
+		expect(items[2].json).toMatchObject({ error: 'List length must be 1 or more', code: 'invalid_input', field: 'limit', httpStatus: 400 });
 
 		const bad = await run({ operation: 'similar', template: { mode: 'name', value: 'no-such-template' } }, [{ json: {} }], 'continueRegularOutput');
-		expect(bad.items[0].json).toMatchObject({ error: 'Template "no-such-template" not found', description: 'Check the "Template" field.' });
+		expect(bad.items[0].json).toMatchObject({ code: 'template_not_found', field: 'template', httpStatus: 404 });
 
 		const badOption = await run({ operation: 'popular', options: { maxPerCategory: -2 } }, [{ json: {} }], 'continueRegularOutput');
-		expect(badOption.items[0].json.error).toBe('Invalid parameter: Max per Category: must be 0 or more');
+		expect(badOption.items[0].json).toMatchObject({ error: 'Max per category must be 0 or more', code: 'invalid_input', field: 'maxPerCategory' });
+
+		const nul = await run({ operation: 'popular', filters: { category: 'land\u0000scape' } }, [{ json: {} }], 'continueRegularOutput');
+		expect(nul.items[0].json).toMatchObject({ code: 'invalid_text', field: 'category', httpStatus: 400 });
 
 		const stopped = await run({ operation: 'forUser', userId: '={{ $json.user }}' }, [{ json: { user: '' } }]);
 		expect(stopped.run.status).toBe('error');
 		expect(stopped.error?.name).toBe('NodeOperationError');
 		expect(stopped.error?.message).toBe('A user ID is required');
+		expect((stopped.error as { description?: string }).description).toContain('Check the "User ID" field.');
+
+		// "Continue (using error output)": the failure goes to the error output with its code and field
+		const routed = await run({ operation: 'forUser', userId: '={{ $json.user }}', listLength: 1, options: { refreshIfOlderThanHours: 0 } }, [{ json: { user: 'alice' } }, { json: { user: ' ' } }], 'continueErrorOutput');
+		expect(routed.error).toBeUndefined();
+		expect(routed.output('Recommend', 0).map((i) => i.json.userId)).toEqual(['alice']);
+		expect(routed.output('Recommend', 1).map((i) => i.json.error)).toEqual([expect.objectContaining({ code: 'field_required', field: 'userId', httpStatus: 400 })]);
 	});
 });

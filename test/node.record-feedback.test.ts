@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 
 import { finishExecution, startExecution } from '../lib/db/executions';
 import { getPool } from '../lib/db/pool';
-import { createTemplate } from '../lib/db/templates';
+import { createTemplate } from '../lib/templates/manage';
 import { RecordFeedback } from '../nodes/RecordFeedback/RecordFeedback.node';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { postgresCredential, runWorkflow, type WorkflowFixture } from '../dev/n8n-harness';
@@ -101,9 +101,9 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 		expect(await feedbackCount(executionId)).toBe(2);
 	});
 
-	test('with Continue On Fail, bad ratings become error items paired with their input; good ones are recorded', async () => {
+	test('with Continue On Fail, bad ratings become error items with code and field, paired with their input; good ones are recorded', async () => {
 		const executionId = await comfyExecution();
-		const ratings: Array<number | string | null> = [4, 0, 3.5, 'five', null, 6, 2];
+		const ratings: Array<number | string | null> = [4, 0, 3.5, 'five', null, 6, 2, '4.0', '+4'];
 		const input = ratings.map((rating, k) => ({ json: { executionId, rating, userId: `user-${k}` } }));
 		const { output, error } = await runWorkflow({
 			workflow: chain([{ name: 'Record', parameters: recordParameters, onError: 'continueRegularOutput' }]),
@@ -117,14 +117,17 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 		const json = items.map((i) => i.json as Json);
 		expect(json[0]).toMatchObject({ rating: 4, duplicate: false });
 		expect(json[6]).toMatchObject({ rating: 2, duplicate: false });
-		expect(json.slice(1, 6).map((j) => j.error)).toEqual([
-			'Rating must be a whole number from 1 to 5 (got 0)',
-			'Rating must be a whole number from 1 to 5 (got 3.5)',
-			'Rating must be a whole number from 1 to 5 (got "five")',
-			'Rating must be a whole number from 1 to 5 (got nothing)',
-			'Rating must be a whole number from 1 to 5 (got 6)',
+		const failed = [1, 2, 3, 4, 5, 7, 8].map((k) => json[k]);
+		expect(failed.map((j) => [j.code, j.field, j.httpStatus, j.kind])).toEqual([
+			['rating_out_of_range', 'rating', 400, 'validation'],
+			['rating_invalid', 'rating', 400, 'validation'],
+			['rating_invalid', 'rating', 400, 'validation'],
+			['field_required', 'rating', 400, 'validation'],
+			['rating_out_of_range', 'rating', 400, 'validation'],
+			['rating_invalid', 'rating', 400, 'validation'],
+			['rating_invalid', 'rating', 400, 'validation'],
 		]);
-		for (const j of json.slice(1, 6)) expect(j.description).toBe('Check the "Rating" field.');
+		expect(json[2].error).toBe('Rating must be a whole number from 1 to 5 (got the number 3.5)');
 		expect(await feedbackCount(executionId)).toBe(2);
 	});
 
@@ -138,7 +141,8 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 		});
 		expect(bad.run.status).toBe('error');
 		expect(bad.error?.name).toBe('NodeOperationError');
-		expect(bad.error?.message).toBe('Rating must be a whole number from 1 to 5 (got 3.5)');
+		expect(bad.error?.message).toBe('Rating must be a whole number from 1 to 5 (got the number 3.5)');
+		expect((bad.error as { description?: string }).description).toContain('Check the "Rating" field.');
 		const unknown = await runWorkflow({
 			workflow: chain([{ name: 'Record', parameters: recordParameters }]),
 			nodeTypes,
@@ -146,8 +150,65 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 			input: [{ json: { executionId: randomUUID(), rating: 3, userId: 'x' } }],
 		});
 		expect(unknown.error?.message).toMatch(/^Execution .* not found$/);
-		expect((unknown.error as { description?: string }).description).toBe('Check the "Execution ID" field.');
+		expect((unknown.error as { description?: string }).description).toContain('Check the "Execution ID" field.');
 		expect(await feedbackCount(executionId)).toBe(0);
+	});
+
+	test('with Continue On Fail an unknown execution is an error item execution_not_found (404) naming the field', async () => {
+		const missing = randomUUID();
+		const { output, error } = await runWorkflow({
+			workflow: chain([{ name: 'Record', parameters: recordParameters, onError: 'continueRegularOutput' }]),
+			nodeTypes,
+			credentials,
+			input: [{ json: { executionId: missing, rating: 4, userId: 'x' } }],
+		});
+		expect(error).toBeUndefined();
+		expect(output('Record')[0].json).toMatchObject({
+			code: 'execution_not_found',
+			kind: 'not_found',
+			httpStatus: 404,
+			field: 'executionId',
+			error: `Execution ${missing} not found`,
+		});
+	});
+
+	test('with "Continue (using error output)" every failure arrives on the error output with code and field; successes on the main output', async () => {
+		const executionId = await comfyExecution();
+		await runWorkflow({
+			workflow: chain([{ name: 'Record', parameters: recordParameters }]),
+			nodeTypes,
+			credentials,
+			input: [{ json: { executionId, rating: 4, userId: 'keyed', key: 'delivery-e' } }],
+		});
+		const before = await feedbackCount(executionId);
+		const cases: Array<[Json, string, string]> = [
+			[{ executionId, rating: 6, userId: 'a' }, 'rating_out_of_range', 'rating'],
+			[{ executionId, rating: '4.0', userId: 'a' }, 'rating_invalid', 'rating'],
+			[{ executionId, rating: '+4', userId: 'a' }, 'rating_invalid', 'rating'],
+			[{ executionId, rating: 4, userId: 'a', comment: 'nice\u0000' }, 'invalid_text', 'comment'],
+			[{ executionId, rating: 4, userId: 'a\u0000' }, 'invalid_text', 'userId'],
+			[{ executionId, rating: 4, userId: '' }, 'field_required', 'userId'],
+			[{ executionId: 'not-a-uuid', rating: 4, userId: 'a' }, 'invalid_input', 'executionId'],
+			[{ executionId: randomUUID(), rating: 4, userId: 'a' }, 'execution_not_found', 'executionId'],
+			[{ executionId, rating: 2, userId: 'keyed', key: 'delivery-e' }, 'idempotency_key_reused', 'idempotencyKey'],
+		];
+		const input = [...cases.map(([json]) => ({ json })), { json: { executionId, rating: 5, userId: 'fine' } }];
+		const { output, error } = await runWorkflow({
+			workflow: chain([{ name: 'Record', parameters: recordParameters, onError: 'continueErrorOutput' }]),
+			nodeTypes,
+			credentials,
+			input,
+		});
+		expect(error).toBeUndefined();
+		const main = output('Record', 0);
+		const errors = output('Record', 1);
+		expect(main.map((i) => [(i.json as Json).userId, (i.json as Json).rating])).toEqual([['fine', 5]]);
+		// on the error output n8n merges the input item's json under { error: { message, code, ... } }
+		expect(errors.map((i) => i.pairedItem)).toEqual(cases.map((_, k) => ({ item: k })));
+		expect(errors.map((i) => [(i.json as Json).error.code, (i.json as Json).error.field])).toEqual(cases.map(([, code, field]) => [code, field]));
+		expect(errors.map((i) => (i.json as Json).error.httpStatus)).toEqual([400, 400, 400, 400, 400, 400, 400, 404, 409]);
+		expect(errors[0].json).toMatchObject({ executionId, rating: 6, error: { message: 'Rating must be a whole number from 1 to 5 (got the number 6)', kind: 'validation' } });
+		expect(await feedbackCount(executionId)).toBe(before + 1);
 	});
 
 	test('finds the execution by ComfyUI prompt id', async () => {
@@ -250,7 +311,9 @@ describe('Record Feedback node in n8n-core WorkflowExecute', () => {
 				credentials,
 			});
 		const bad = await log({ campaignId: 'not-a-uuid' });
-		expect(bad.output('Log')[0].json.error).toMatch(/Campaign ID.*UUID/);
+		expect(bad.output('Log')[0].json).toMatchObject({ code: 'invalid_input', field: 'campaignId', httpStatus: 400, error: 'Campaign ID must be a UUID' });
+		const nul = await log({ renderedPrompt: 'a\u0000b' });
+		expect(nul.output('Log')[0].json).toMatchObject({ code: 'invalid_text', field: 'renderedPrompt' });
 		const first = await log({ executionId: id });
 		const second = await log({ executionId: id });
 		expect(first.output('Log')[0].json).toMatchObject({ executionId: id, alreadyLogged: false });

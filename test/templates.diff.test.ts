@@ -5,7 +5,7 @@ import {
 	diffLines,
 	diffVersions,
 	diffWords,
-	MAX_DIFF_CELLS,
+	MAX_DIFF_EDITS,
 	parseApiWorkflow,
 	parseVariableDefinitions,
 	type TextDiff,
@@ -62,8 +62,18 @@ describe('text diffs', () => {
 		}
 	});
 
-	test('texts too large for an exact diff fall back to one remove and one add around the common ends', () => {
-		const size = Math.ceil(Math.sqrt(MAX_DIFF_CELLS)) + 10;
+	test('long texts with few changes get an exact diff', () => {
+		const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i}\n`);
+		const changed = [...lines];
+		for (const i of [100, 7_000, 15_000]) changed[i] = `changed ${i}\n`;
+		const diff = diffLines(lines.join(''), changed.join(''));
+		expect(diff.map((p) => p.op)).toEqual(['equal', 'remove', 'add', 'equal', 'remove', 'add', 'equal', 'remove', 'add', 'equal']);
+		expect(diff.filter((p) => p.op === 'add').map((p) => p.text)).toEqual(['changed 100\n', 'changed 7000\n', 'changed 15000\n']);
+		expect(sides(diff)).toEqual({ from: lines.join(''), to: changed.join('') });
+	});
+
+	test('texts needing more than MAX_DIFF_EDITS edits fall back to one remove and one add around the common ends', () => {
+		const size = MAX_DIFF_EDITS / 2 + 10; // every line differs: 2 × size edits
 		const a = Array.from({ length: size }, (_, i) => `a${i}`).join('\n');
 		const b = Array.from({ length: size }, (_, i) => `b${i}`).join('\n');
 		const diff = diffLines(`head\n${a}\ntail`, `head\n${b}\ntail`);

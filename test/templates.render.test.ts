@@ -1,27 +1,27 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { PromptLabError } from '../lib/errors';
 import {
 	listPlaceholders,
 	parseApiWorkflow,
 	renderTemplate,
 	renderText,
 	renderWorkflow,
-	TemplateError,
 	workflowChecksum,
 	type ApiWorkflow,
 } from '../lib/templates';
 
 const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
 
-function templateError(fn: () => unknown): TemplateError {
+function promptLabError(fn: () => unknown): PromptLabError {
 	try {
 		fn();
 	} catch (error) {
-		expect(error).toBeInstanceOf(TemplateError);
-		return error as TemplateError;
+		expect(error).toBeInstanceOf(PromptLabError);
+		return error as PromptLabError;
 	}
-	throw new Error('expected a TemplateError, nothing was thrown');
+	throw new Error('expected a PromptLabError, nothing was thrown');
 }
 
 /** The default txt2img graph with its prompts, seed, steps, size and checkpoint turned into placeholders. */
@@ -74,17 +74,17 @@ describe('renderText', () => {
 	});
 
 	test('a placeholder naming no declared variable is an error naming it', () => {
-		const error = templateError(() => renderText('a {{subjet}} b', values, 'the positive prompt'));
-		expect(error.code).toBe('unknown_placeholder');
-		expect(error.field).toBe('subjet');
+		const error = promptLabError(() => renderText('a {{subjet}} b', values, 'the positive prompt', 'positivePrompt'));
+		expect(error).toMatchObject({ code: 'placeholder_unknown', field: 'positivePrompt', details: { placeholder: 'subjet' } });
 		expect(error.message).toMatch(/\{\{subjet\}\} in the positive prompt names no declared variable/);
+		expect(error.hint).toMatch(/Declare "subjet"/);
 	});
 
 	test('the built-in prompt placeholders are only available in the workflow', () => {
-		const error = templateError(() =>
+		const error = promptLabError(() =>
 			renderTemplate({ positivePrompt: 'x {{negative_prompt}}', variables: [], values: {} }),
 		);
-		expect(error.field).toBe('negative_prompt');
+		expect(error).toMatchObject({ code: 'placeholder_unknown', field: 'positivePrompt', details: { placeholder: 'negative_prompt' } });
 		expect(error.message).toMatch(/only be used in the workflow/);
 	});
 
@@ -135,9 +135,8 @@ describe('renderWorkflow', () => {
 	});
 
 	test('an undeclared placeholder in the workflow names the variable and the node input', () => {
-		const error = templateError(() => renderWorkflow(templatedWorkflow(), { seed: 1 }));
-		expect(error.code).toBe('unknown_placeholder');
-		expect(error.field).toBe('steps');
+		const error = promptLabError(() => renderWorkflow(templatedWorkflow(), { seed: 1 }));
+		expect(error).toMatchObject({ code: 'placeholder_unknown', field: 'workflow', details: { placeholder: 'steps' } });
 		expect(error.message).toMatch(/\{\{steps\}\} in workflow node "3" \(KSampler\) input "steps"/);
 	});
 });
@@ -178,10 +177,10 @@ describe('renderTemplate', () => {
 		changed['3'].inputs.cfg = 7;
 		const c = renderTemplate({ ...template, workflow: changed, values: { subject: 'a' } });
 		expect(c.workflowChecksum).not.toBe(a.workflowChecksum);
-		const error = templateError(() =>
+		const error = promptLabError(() =>
 			renderTemplate({ ...template, workflow: changed, values: { subject: 'a' }, expectedWorkflowChecksum: a.workflowChecksum }),
 		);
-		expect(error.code).toBe('workflow_checksum_mismatch');
+		expect(error).toMatchObject({ code: 'workflow_checksum_mismatch', httpStatus: 409, details: { workflowChecksum: c.workflowChecksum } });
 		expect(
 			renderTemplate({ ...template, workflow: JSON.stringify(template.workflow), values: { subject: 'a' }, expectedWorkflowChecksum: a.workflowChecksum })
 				.workflowChecksum,
@@ -196,18 +195,39 @@ describe('renderTemplate', () => {
 		});
 	});
 
-	test('errors from variables surface unchanged, naming the variable', () => {
-		expect(templateError(() => renderTemplate({ ...template, values: {} })).field).toBe('subject');
-		expect(templateError(() => renderTemplate({ ...template, values: { subject: 'a', steps: 'many' } })).field).toBe('steps');
-		expect(templateError(() => renderTemplate({ ...template, values: { subject: 'a', sujet: 'b' } })).field).toBe('sujet');
-		const undeclared = templateError(() => renderTemplate({ ...template, variables: [{ name: 'seed', type: 'seed' }], values: {} }));
-		expect([undeclared.code, undeclared.field]).toEqual(['unknown_placeholder', 'style']);
+	test('errors from variables surface unchanged, naming the value as values.<variable>', () => {
+		expect(promptLabError(() => renderTemplate({ ...template, values: {} }))).toMatchObject({ code: 'variable_missing', field: 'values.subject' });
+		expect(promptLabError(() => renderTemplate({ ...template, values: { subject: 'a', steps: 'many' } }))).toMatchObject({
+			code: 'variable_invalid',
+			field: 'values.steps',
+		});
+		expect(promptLabError(() => renderTemplate({ ...template, values: { subject: 'a', sujet: 'b' } }))).toMatchObject({
+			code: 'variable_unknown',
+			field: 'values.sujet',
+		});
+		const undeclared = promptLabError(() => renderTemplate({ ...template, variables: [{ name: 'seed', type: 'seed' }], values: {} }));
+		expect(undeclared).toMatchObject({ code: 'placeholder_unknown', field: 'positivePrompt', details: { placeholder: 'style' } });
+	});
+
+	test('a number for a string variable is refused (variable_invalid), not rendered as text', () => {
+		const error = promptLabError(() => renderTemplate({ ...template, values: { subject: 7 } }));
+		expect(error).toMatchObject({ code: 'variable_invalid', field: 'values.subject', httpStatus: 400 });
+		expect(error.hint).toMatch(/JSON string/);
+	});
+
+	test('a NUL in a variable value is refused (invalid_text) naming the value', () => {
+		expect(promptLabError(() => renderTemplate({ ...template, values: { subject: 'a\u0000b' } }))).toMatchObject({
+			code: 'invalid_text',
+			field: 'values.subject',
+			httpStatus: 400,
+		});
 	});
 
 	test('a UI-format workflow is refused before anything is sent', () => {
-		expect(templateError(() => renderTemplate({ ...template, workflow: fixture('txt2img.ui.json'), values: { subject: 'a' } })).code).toBe(
-			'ui_format_workflow',
-		);
+		expect(promptLabError(() => renderTemplate({ ...template, workflow: fixture('txt2img.ui.json'), values: { subject: 'a' } }))).toMatchObject({
+			code: 'workflow_ui_format',
+			field: 'workflow',
+		});
 	});
 
 	describe('hostile values survive exactly and never break the JSON', () => {
@@ -217,9 +237,8 @@ describe('renderTemplate', () => {
 			braces: '{{subject}} {{ steps }} }} {{ {"a":1} } \\{{x}}',
 			jsonish: '"}, "9": {"class_type": "Evil", "inputs": {}}, "x": {"',
 			newlines: 'line1\nline2\r\nline3\ttab\u2028\u2029',
-			control: '\u0000\u0001\u001f\u007f',
+			control: '\u0001\u001f\u007f\u0085', // NUL is refused (invalid_text), other control characters are text
 			unicode: '🐱‍👤 猫 émoji 🏳️‍🌈 \u{1F600} Ω',
-			loneSurrogate: 'a\uD800b\uDFFFc',
 			megabyte: 'x"{\\\n'.repeat(200_000) + '🐱'.repeat(10),
 		};
 

@@ -1,20 +1,21 @@
+import { ValidationError } from '../lib/errors';
 import {
 	MAX_SEED,
 	parseVariableDefinitions,
+	parseVariableDefinitionsInput,
 	resolveVariables,
-	TemplateError,
 	type VariableDefinition,
 } from '../lib/templates';
 
-/** Runs fn, expects a TemplateError, returns it for further assertions. */
-function templateError(fn: () => unknown): TemplateError {
+/** Runs fn, expects a ValidationError (400), returns it for further assertions. */
+function validationError(fn: () => unknown): ValidationError {
 	try {
 		fn();
 	} catch (error) {
-		expect(error).toBeInstanceOf(TemplateError);
-		return error as TemplateError;
+		expect(error).toBeInstanceOf(ValidationError);
+		return error as ValidationError;
 	}
-	throw new Error('expected a TemplateError, nothing was thrown');
+	throw new Error('expected a ValidationError, nothing was thrown');
 }
 
 const definitions = parseVariableDefinitions([
@@ -42,42 +43,60 @@ describe('parseVariableDefinitions', () => {
 	});
 
 	test.each([
-		[[{ name: '1abc', type: 'string' }], '1abc', /name must start with a letter/],
-		[[{ name: 'a-b', type: 'string' }], 'a-b', /name must start/],
-		[[{ name: 'x'.repeat(65), type: 'string' }], 'x'.repeat(65), /at most 64/],
-		[[{ name: 'ok', type: 'string' }, { name: 'ok', type: 'number' }], 'ok', /declared twice/],
-		[[{ name: 'positive_prompt', type: 'string' }], 'positive_prompt', /reserved/],
-		[[{ name: 'negative_prompt', type: 'string' }], 'negative_prompt', /reserved/],
-		[[{ name: 'mood', type: 'text' }], 'mood', /type must be one of string, number, integer, boolean, enum, seed/],
-		[[{ name: 'style', type: 'enum' }], 'style', /options/],
-		[[{ name: 'style', type: 'enum', options: [] }], 'style', /at least one/],
-		[[{ name: 'style', type: 'enum', options: ['a', 'a'] }], 'style', /duplicate/],
-		[[{ name: 'style', type: 'enum', options: ['a', 'b'], default: 'c' }], 'style', /default .*"c" is not one of "a", "b"/],
-		[[{ name: 'cfg', type: 'number', min: 10, max: 1 }], 'cfg', /max \(1\) is below min \(10\)/],
-		[[{ name: 'cfg', type: 'number', max: 5, default: 6 }], 'cfg', /default 6 is above the maximum 5/],
-		[[{ name: 'steps', type: 'integer', default: 2.5 }], 'steps', /default/],
-		[[{ name: 'title', type: 'string', maxLength: 3, default: 'long' }], 'title', /default is longer than 3/],
-		[[{ name: 'title', type: 'string', maxlength: 3 }], 'title', /unknown property "maxlength"/],
-		[[{ name: 'cfg', type: 'number', required: false }], 'cfg', /optional number variable needs a default/],
-		[[{ name: 'seed', type: 'seed', default: -2 }], 'seed', /default/],
-		[[{ name: 'seed', type: 'seed', default: 2 ** 53 }], 'seed', /default/],
-	])('invalid definition %j names %s', (input, field, message) => {
-		const error = templateError(() => parseVariableDefinitions(input));
-		expect(error.code).toBe('invalid_definition');
-		expect(error.field).toBe(field);
-		expect(error.message).toContain(`"${field}"`);
+		[[{ name: '1abc', type: 'string' }], 'variables.0.name', /name must start with a letter/],
+		[[{ name: 'a-b', type: 'string' }], 'variables.0.name', /name must start/],
+		[[{ name: 'x'.repeat(65), type: 'string' }], 'variables.0.name', /at most 64/],
+		[[{ name: 'ok', type: 'string' }, { name: 'ok', type: 'number' }], 'variables.1.name', /declared twice/],
+		[[{ name: 'positive_prompt', type: 'string' }], 'variables.0.name', /reserved/],
+		[[{ name: 'negative_prompt', type: 'string' }], 'variables.0.name', /reserved/],
+		[[{ name: 'mood', type: 'text' }], 'variables.0.type', /type must be one of string, number, integer, boolean, enum, seed/],
+		[[{ name: 'style', type: 'enum' }], 'variables.0.options', /options/],
+		[[{ name: 'style', type: 'enum', options: [] }], 'variables.0.options', /at least one/],
+		[[{ name: 'style', type: 'enum', options: ['a', 'a'] }], 'variables.0.options', /duplicate/],
+		[[{ name: 'style', type: 'enum', options: ['a', 'b'], default: 'c' }], 'variables.0.default', /default .*"c" is not one of "a", "b"/],
+		[[{ name: 'cfg', type: 'number', min: 10, max: 1 }], 'variables.0.max', /max \(1\) is below min \(10\)/],
+		[[{ name: 'cfg', type: 'number', max: 5, default: 6 }], 'variables.0.default', /default 6 is above the maximum 5/],
+		[[{ name: 'steps', type: 'integer', default: 2.5 }], 'variables.0.default', /default/],
+		[[{ name: 'title', type: 'string', maxLength: 3, default: 'long' }], 'variables.0.default', /default is longer than 3/],
+		[[{ name: 'title', type: 'string', maxlength: 3 }], 'variables.0.maxlength', /unknown property "maxlength"/],
+		[[{ name: 'cfg', type: 'number', required: false }], 'variables.0.default', /optional number variable needs a default/],
+		[[{ name: 'seed', type: 'seed', default: -2 }], 'variables.0.default', /default/],
+		[[{ name: 'seed', type: 'seed', default: 2 ** 53 }], 'variables.0.default', /default/],
+	])('invalid definition %j is refused naming %s', (input, field, message) => {
+		const error = validationError(() => parseVariableDefinitions(input));
+		const name = (input[input.length - 1] as { name: string }).name;
+		expect(error).toMatchObject({ code: 'variable_definition_invalid', field, httpStatus: 400 });
+		expect(error.message).toContain(`"${name}"`);
 		expect(error.message).toMatch(message);
 	});
 
 	test('a definition without a usable name is named by its position', () => {
-		const error = templateError(() => parseVariableDefinitions([{ name: 'a', type: 'string' }, { type: 'string' }]));
-		expect(error.field).toBe('#2');
+		const error = validationError(() => parseVariableDefinitions([{ name: 'a', type: 'string' }, { type: 'string' }]));
+		expect(error).toMatchObject({ code: 'variable_definition_invalid', field: 'variables.1.name' });
 		expect(error.message).toMatch(/^Variable definition #2: name/);
 	});
 
 	test('non-list input is refused', () => {
-		expect(templateError(() => parseVariableDefinitions({ name: 'a' })).code).toBe('invalid_definition');
-		expect(templateError(() => parseVariableDefinitions('[{')).message).toMatch(/not valid JSON/);
+		expect(validationError(() => parseVariableDefinitions({ name: 'a' }))).toMatchObject({
+			code: 'variable_definition_invalid',
+			field: 'variables',
+		});
+		expect(validationError(() => parseVariableDefinitions('[{')).message).toMatch(/not valid JSON/);
+	});
+
+	test('new definitions refuse text Postgres cannot store, naming the property; stored ones are still read', () => {
+		const error = validationError(() =>
+			parseVariableDefinitionsInput([{ name: 'style', type: 'enum', options: ['ok', 'bad\u0000'], default: 'ok' }]),
+		);
+		expect(error).toMatchObject({ code: 'invalid_text', field: 'variables.0.options.1' });
+		expect(validationError(() => parseVariableDefinitionsInput([{ name: 'a', type: 'string', description: 'x\uD800' }]))).toMatchObject({
+			code: 'invalid_text',
+			field: 'variables.0.description',
+		});
+		// A definition stored before the rule (U+FFFD is storable) still renders.
+		const stored = [{ name: 'a', type: 'string', description: 'caf\uFFFD', required: true }];
+		expect(parseVariableDefinitions(stored)).toEqual(stored);
+		expect(validationError(() => parseVariableDefinitionsInput(stored)).code).toBe('invalid_text');
 	});
 });
 
@@ -92,7 +111,7 @@ describe('resolveVariables', () => {
 
 	test('coerces the strings n8n expressions produce', () => {
 		const values = resolveVariables(definitions, {
-			subject: 42,
+			subject: '42',
 			cfg: ' 6.5 ',
 			steps: '30',
 			hires: 'TRUE',
@@ -100,7 +119,7 @@ describe('resolveVariables', () => {
 			seed: '123456789012345',
 		});
 		expect(values).toEqual({ subject: '42', cfg: 6.5, steps: 30, hires: true, style: 'anime', seed: 123456789012345 });
-		expect(resolveVariables(definitions, { subject: true, hires: 'false' }, { random: fixedRandom })).toMatchObject({
+		expect(resolveVariables(definitions, { subject: 'true', hires: 'false' }, { random: fixedRandom })).toMatchObject({
 			subject: 'true',
 			hires: false,
 		});
@@ -138,26 +157,24 @@ describe('resolveVariables', () => {
 	});
 
 	test('a missing required value names the variable and its type', () => {
-		const error = templateError(() => resolveVariables(definitions, { cfg: 5 }));
-		expect(error.code).toBe('missing_variable');
-		expect(error.field).toBe('subject');
+		const error = validationError(() => resolveVariables(definitions, { cfg: 5 }));
+		expect(error).toMatchObject({ code: 'variable_missing', field: 'values.subject' });
 		expect(error.message).toMatch(/Missing value for variable "subject" \(a string of at most 10 characters\)/);
 		const requiredSeed = parseVariableDefinitions([{ name: 'seed', type: 'seed', required: true }]);
-		expect(templateError(() => resolveVariables(requiredSeed, {})).field).toBe('seed');
+		expect(validationError(() => resolveVariables(requiredSeed, {})).field).toBe('values.seed');
 	});
 
 	test('an undeclared value names it and suggests the declared one', () => {
-		let error = templateError(() => resolveVariables(definitions, { subject: 'a', Steps: 20 }));
-		expect(error.code).toBe('unknown_variable');
-		expect(error.field).toBe('Steps');
+		let error = validationError(() => resolveVariables(definitions, { subject: 'a', Steps: 20 }));
+		expect(error).toMatchObject({ code: 'variable_unknown', field: 'values.Steps', hint: 'Rename the value to "steps"' });
 		expect(error.message).toMatch(/Unknown variable "Steps".*Did you mean "steps"\?/);
-		error = templateError(() => resolveVariables(definitions, { subject: 'a', stlye: 'photo' }));
+		error = validationError(() => resolveVariables(definitions, { subject: 'a', stlye: 'photo' }));
 		expect(error.message).toMatch(/Did you mean "style"/);
-		error = templateError(() => resolveVariables([], { anything: 1 }));
+		error = validationError(() => resolveVariables([], { anything: 1 }));
 		expect(error.message).toMatch(/declares no variables/);
-		error = templateError(() => resolveVariables(definitions, 'subject=cat' as unknown as Record<string, unknown>));
-		expect([error.code, error.field]).toEqual(['invalid_value', 'values']);
-		error = templateError(() => resolveVariables([], { anything: 1 }));
+		error = validationError(() => resolveVariables(definitions, 'subject=cat' as unknown as Record<string, unknown>));
+		expect([error.code, error.field]).toEqual(['invalid_input', 'values']);
+		error = validationError(() => resolveVariables([], { anything: 1 }));
 		expect(error.message).toMatch(/declares no variables/);
 	});
 
@@ -182,19 +199,44 @@ describe('resolveVariables', () => {
 		['seed', 2 ** 53, /"seed": seed 9007199254740992 is outside/],
 		['seed', 'lucky', /"seed": expected a seed/],
 	])('invalid %s = %j is refused naming the variable', (name, value, message) => {
-		const error = templateError(() => resolveVariables(definitions, { subject: 'a', [name]: value }));
-		expect(error.code).toBe('invalid_value');
-		expect(error.field).toBe(name);
+		const error = validationError(() => resolveVariables(definitions, { subject: 'a', [name]: value }));
+		expect(error).toMatchObject({ code: 'variable_invalid', field: `values.${name}`, httpStatus: 400 });
 		expect(error.message).toMatch(message);
+	});
+
+	test.each([
+		['subject', 42],
+		['subject', true],
+		['style', 1],
+	])('a %s given as the non-text %j is refused: numbers and booleans do not fill text variables', (name, value) => {
+		const values = name === 'subject' ? { [name]: value } : { subject: 'a', [name]: value };
+		const error = validationError(() => resolveVariables(definitions, values));
+		expect(error).toMatchObject({ code: 'variable_invalid', field: `values.${name}`, hint: expect.stringMatching(/JSON string/) });
+		expect(error.message).toMatch(new RegExp(`"${name}": expected .*, got the (number|boolean) ${String(value)}`));
+	});
+
+	test.each([
+		['a NUL character', 'cat\u0000dog', /NUL/],
+		['a lone surrogate', 'cat\uD800', /surrogate/],
+		['U+FFFD from bytes that were not UTF-8', 'caf\uFFFD', /U\+FFFD/],
+	])('a value holding %s is refused as invalid_text naming the variable', (_label, value, message) => {
+		const error = validationError(() => resolveVariables(definitions, { subject: value }));
+		expect(error).toMatchObject({ code: 'invalid_text', field: 'values.subject' });
+		expect(error.message).toMatch(message);
+		// in any variable, whatever its type
+		expect(validationError(() => resolveVariables(definitions, { subject: 'a', steps: '3\u0000' }))).toMatchObject({
+			code: 'invalid_text',
+			field: 'values.steps',
+		});
 	});
 
 	test('maxLength counts characters as a user sees them (emoji are one), not UTF-16 units', () => {
 		expect(resolveVariables(definitions, { subject: '🐱🐱🐱🐱🐱🐱🐱🐱🐱🐱' }, { random: fixedRandom }).subject).toBe('🐱🐱🐱🐱🐱🐱🐱🐱🐱🐱');
-		expect(templateError(() => resolveVariables(definitions, { subject: '🐱'.repeat(11) })).field).toBe('subject');
+		expect(validationError(() => resolveVariables(definitions, { subject: '🐱'.repeat(11) })).field).toBe('values.subject');
 	});
 
 	test('integers beyond 2^53 are refused rather than silently rounded', () => {
 		const defs: VariableDefinition[] = parseVariableDefinitions([{ name: 'n', type: 'integer' }]);
-		expect(templateError(() => resolveVariables(defs, { n: '9007199254740993' })).message).toMatch(/too large to be exact/);
+		expect(validationError(() => resolveVariables(defs, { n: '9007199254740993' })).message).toMatch(/too large to be exact/);
 	});
 });

@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { ValidationError } from '../lib/errors';
 import {
 	applyOverrides,
 	canonicalJson,
 	findSeedInputs,
 	isUiFormatWorkflow,
 	parseApiWorkflow,
-	TemplateError,
+	parseWorkflowInput,
+	UI_FORMAT_MESSAGE,
 	workflowChecksum,
 	type ApiWorkflow,
 	type JsonValue,
@@ -17,14 +19,14 @@ const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name)
 const apiText = fixture('txt2img.api.json');
 const uiText = fixture('txt2img.ui.json');
 
-function templateError(fn: () => unknown): TemplateError {
+function validationError(fn: () => unknown): ValidationError {
 	try {
 		fn();
 	} catch (error) {
-		expect(error).toBeInstanceOf(TemplateError);
-		return error as TemplateError;
+		expect(error).toBeInstanceOf(ValidationError);
+		return error as ValidationError;
 	}
-	throw new Error('expected a TemplateError, nothing was thrown');
+	throw new Error('expected a ValidationError, nothing was thrown');
 }
 
 /** Same JSON value with every object's keys in reverse order. */
@@ -121,11 +123,11 @@ describe('parseApiWorkflow', () => {
 
 	test('refuses the UI (editor) export with instructions to export the API format', () => {
 		for (const input of [uiText, JSON.parse(uiText)]) {
-			const error = templateError(() => parseApiWorkflow(input));
-			expect(error.code).toBe('ui_format_workflow');
+			const error = validationError(() => parseApiWorkflow(input));
+			expect(error).toMatchObject({ code: 'workflow_ui_format', field: 'workflow', hint: UI_FORMAT_MESSAGE });
 			expect(error.message).toMatch(/UI \(editor\) format/);
-			expect(error.message).toMatch(/Export \(API\)/);
-			expect(error.message).toMatch(/Save \(API Format\)/);
+			expect(error.hint).toMatch(/Export \(API\)/);
+			expect(error.hint).toMatch(/Save \(API Format\)/);
 		}
 		expect(isUiFormatWorkflow(JSON.parse(uiText))).toBe(true);
 		expect(isUiFormatWorkflow(JSON.parse(apiText))).toBe(false);
@@ -145,9 +147,9 @@ describe('parseApiWorkflow', () => {
 			extra: {},
 			version: 1,
 		};
-		expect(templateError(() => parseApiWorkflow(v1)).code).toBe('ui_format_workflow');
-		expect(templateError(() => parseApiWorkflow({ prompt: ui })).code).toBe('ui_format_workflow');
-		expect(templateError(() => parseApiWorkflow({ workflow: ui })).code).toBe('ui_format_workflow');
+		expect(validationError(() => parseApiWorkflow(v1)).code).toBe('workflow_ui_format');
+		expect(validationError(() => parseApiWorkflow({ prompt: ui })).code).toBe('workflow_ui_format');
+		expect(validationError(() => parseApiWorkflow({ workflow: ui })).code).toBe('workflow_ui_format');
 	});
 
 	test('accepts the POST /prompt body wrapper { prompt, client_id, extra_data }', () => {
@@ -160,12 +162,12 @@ describe('parseApiWorkflow', () => {
 
 	test('invalid JSON names the line and column', () => {
 		const broken = apiText.replace('"steps": 20,', '"steps": 20,,');
-		const error = templateError(() => parseApiWorkflow(broken));
-		expect(error.code).toBe('invalid_workflow');
+		const error = validationError(() => parseApiWorkflow(broken));
+		expect(error).toMatchObject({ code: 'workflow_invalid', field: 'workflow' });
 		expect(error.message).toMatch(/not valid JSON/);
 		const line = apiText.split('\n').findIndex((l) => l.includes('"steps": 20,')) + 1;
 		expect(error.message).toMatch(new RegExp(`line ${line}\\b`));
-		expect(templateError(() => parseApiWorkflow('   ')).message).toMatch(/empty/);
+		expect(validationError(() => parseApiWorkflow('   ')).message).toMatch(/empty/);
 	});
 
 	test.each([
@@ -178,16 +180,38 @@ describe('parseApiWorkflow', () => {
 		['a node without inputs', '{"12": {"class_type": "KSampler"}}', '12', /node "12" \(KSampler\) has no inputs/],
 		['a node with array inputs', '{"12": {"class_type": "KSampler", "inputs": []}}', '12', /no inputs object/],
 		['a link to a missing node', '{"8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0]}}}', '8', /input "samples" is linked to node "3", which is not in the workflow/],
-	])('refuses %s, naming the node', (_label, text, field, message) => {
-		const error = templateError(() => parseApiWorkflow(text));
-		expect(error.code).toBe('invalid_workflow');
-		expect(error.field).toBe(field);
+	])('refuses %s, naming the node', (_label, text, nodeId, message) => {
+		const error = validationError(() => parseApiWorkflow(text));
+		expect(error).toMatchObject({ code: 'workflow_invalid', field: 'workflow', httpStatus: 400 });
+		expect(error.details?.nodeId).toBe(nodeId);
 		expect(error.message).toMatch(message);
 	});
 
 	test('objects carrying non-JSON values are refused', () => {
-		expect(templateError(() => parseApiWorkflow({ '1': { class_type: 'A', inputs: { x: Infinity } } })).field).toBe('1');
-		expect(templateError(() => parseApiWorkflow({ '1': { class_type: 'A', inputs: { x: new Date() } } })).field).toBe('1');
+		for (const x of [Infinity, new Date()]) {
+			expect(validationError(() => parseApiWorkflow({ '1': { class_type: 'A', inputs: { x } } }))).toMatchObject({
+				code: 'workflow_invalid',
+				field: 'workflow',
+				details: { nodeId: '1' },
+			});
+		}
+	});
+
+	test('a new workflow refuses text Postgres cannot store (NUL, lone surrogate, U+FFFD) anywhere; a stored one is still read', () => {
+		for (const bad of ['a\u0000b', 'x\uDC00', 'caf\uFFFD']) {
+			expect(validationError(() => parseWorkflowInput({ '1': { class_type: 'A', inputs: { text: bad } } }))).toMatchObject({
+				code: 'invalid_text',
+				field: 'workflow',
+				details: { nodeId: '1', path: 'inputs.text' },
+			});
+			expect(validationError(() => parseWorkflowInput(JSON.stringify({ '7': { class_type: 'A', inputs: { list: [{ [bad]: 1 }] } } })))).toMatchObject({
+				code: 'invalid_text',
+				details: { nodeId: '7' },
+			});
+		}
+		const stored = { '1': { class_type: 'A', inputs: { text: 'caf\uFFFD' } } };
+		expect(parseApiWorkflow(stored)).toEqual(stored);
+		expect(parseWorkflowInput(apiText)).toEqual(parseApiWorkflow(apiText));
 	});
 });
 
@@ -258,9 +282,8 @@ describe('findSeedInputs and applyOverrides', () => {
 		['width', { width: 8 }],
 		['height', { height: 513.5 }],
 		['checkpoint', { checkpoint: ' ' }],
-	])('an invalid %s override is refused naming it', (field, overrides) => {
-		const error = templateError(() => applyOverrides(workflow, overrides));
-		expect(error.code).toBe('invalid_value');
-		expect(error.field).toBe(field);
+	])('an invalid %s override is refused naming it', (name, overrides) => {
+		const error = validationError(() => applyOverrides(workflow, overrides));
+		expect(error).toMatchObject({ code: 'invalid_input', field: `overrides.${name}` });
 	});
 });

@@ -1,8 +1,8 @@
 /**
- * Headless Chromium for the editor tests: Debian's chromium package (installed here with apt-get
- * when missing, so a fresh CI machine needs no manual step) driven by playwright-core.
+ * Headless Chromium for the editor tests: Debian's chromium package driven by playwright-core.
+ * The tests never install it (`npm test` must not run apt-get): .ci/run installs it on CI, and on
+ * another machine a missing browser fails with a message naming the package.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,25 +11,14 @@ import { chromium, selectors, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-function run(command: string, args: string[]): void {
-	execFileSync(command, args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-}
-
-/** Installs Debian's chromium when it is not there yet (root, or passwordless sudo). */
-export function ensureChromium(log: (message: string) => void = (m) => process.stdout.write(`[browser] ${m}\n`)): string {
+/** The Chromium binary to drive, or an error saying how to get one. */
+export function findChromium(): string {
 	if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
-	const asRoot = process.getuid?.() === 0;
-	const apt = (args: string[]) => (asRoot ? run('apt-get', args) : run('sudo', ['-n', 'apt-get', ...args]));
-	log(`${CHROMIUM_PATH} missing: installing Debian's chromium with apt-get (about 10-60 s)`);
-	try {
-		apt(['install', '-y', '-q', '--no-install-recommends', 'chromium']);
-	} catch {
-		// Fresh machines often have empty package lists.
-		apt(['update']);
-		apt(['install', '-y', '-q', '--no-install-recommends', 'chromium']);
-	}
-	if (!existsSync(CHROMIUM_PATH)) throw new Error(`apt-get install chromium finished but ${CHROMIUM_PATH} does not exist`);
-	return CHROMIUM_PATH;
+	throw new Error(
+		`Chromium not found at ${CHROMIUM_PATH}: the editor e2e test needs a Chromium. ` +
+			`On Debian install the "chromium" package (apt-get install --no-install-recommends chromium; ` +
+			`.ci/run does this), or set CHROMIUM_PATH to a Chromium or Chrome binary.`,
+	);
 }
 
 export interface HeadlessBrowser {
@@ -42,7 +31,7 @@ export interface HeadlessBrowser {
  * `args`, hence the persistent-context launch).
  */
 export async function launchChromium(): Promise<HeadlessBrowser> {
-	const executablePath = ensureChromium();
+	const executablePath = findChromium();
 	// n8n's editor marks elements with data-test-id (playwright's default is data-testid).
 	selectors.setTestIdAttribute('data-test-id');
 	const userDataDir = mkdtempSync(join(tmpdir(), 'promptlab-chromium-'));

@@ -2,6 +2,9 @@
  * One real n8n per e2e test file: fresh databases (n8n's own + PromptLab data) on the run's
  * Postgres, a temporary N8N_USER_FOLDER with the packed package installed as a community package,
  * owner + credentials + the given workflows published. Logs stay in .n8n-local/e2e-logs/.
+ * It runs with the environment `npm start` gives n8n (scripts/n8n/instance.ts n8nEnvironment),
+ * so NODE_ENV=production (no stack traces in n8n's own answers) and N8N_PAYLOAD_SIZE_MAX =
+ * PAYLOAD_SIZE_MAX_MIB; `env` overrides either for a test.
  *
  *   const n8n = await startE2eN8n({ name: 'smoke', workflows: [fixture('echo.workflow.json')] });
  *   afterAll(() => n8n.stop());
@@ -19,6 +22,7 @@ import { dropDatabase, startStack, type ExtraCredential, type RunningStack } fro
 import type { WebhookEndpoint } from '../../scripts/n8n/workflows';
 import { startComfySim, type ComfySim, type ComfySimOptions } from '../../dev/comfyui-sim';
 import { freePort } from '../../dev/postgres';
+import { requireRedis } from './redis';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink';
 
 export const E2E_OWNER: OwnerAccount = {
@@ -116,6 +120,7 @@ export async function startE2eN8n(options: E2eN8nOptions): Promise<E2eN8n> {
 	if (!adminUrl || !tarball) {
 		throw new Error('DATABASE_URL / PROMPTLAB_E2E_TARBALL unset: run e2e tests with `npm run test:e2e` (jest -c jest.e2e.config.js)');
 	}
+	if (options.queueWorkers) await requireRedis(process.env.REDIS_HOST ?? '127.0.0.1', Number(process.env.REDIS_PORT ?? 6379));
 	const suffix = randomBytes(4).toString('hex');
 	const label = options.name.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 20);
 	const n8nDatabase = `e2e_n8n_${label}_${suffix}`;

@@ -10,7 +10,7 @@ import type { Pool } from 'pg';
 import { postgresConfigFromUrl } from '../../lib/db/config';
 import { finishExecution, logExternalExecution, startExecution } from '../../lib/db/executions';
 import { getPool } from '../../lib/db/pool';
-import { createTemplate, type Template, type TemplateVersion } from '../../lib/db/templates';
+import { createTemplate, type Template, type TemplateVersion } from '../../lib/templates/manage';
 import { txt2imgWorkflow } from '../../dev/comfyui-sim';
 
 /** A migrated pool on the data database (schema promptlab, like the credential). Close with closeAllPools(). */

@@ -1,9 +1,10 @@
 /**
- * The shipped workflows (workflows/*.json) for e2e tests, and modified copies of them (e.g. the
- * feedback webhook with header auth switched on) written to a temporary folder.
+ * The shipped workflows (workflows/*.json) for e2e tests, modified copies of them (e.g. the
+ * feedback webhook with header auth switched on) written to a temporary folder, and the checks of
+ * their error answers (the code contract, nothing internal given away).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { readRepoManifest } from '../../scripts/n8n/package';
@@ -76,4 +77,48 @@ export interface GenerationAnswer {
 	positivePrompt: string;
 	imageCount: number;
 	images: Array<{ filename: string; mimeType: string; bytes: number; sha256: string; nodeId: string; base64: string }>;
+}
+
+/** Every error answer of the shipped workflows: `code` from lib/errors.ts ERROR_CODES, with the status of its kind. */
+export interface ErrorAnswer {
+	code: string;
+	error: string;
+	field: string | null;
+	hint: string | null;
+}
+
+/**
+ * Asserts an error answer of a shipped workflow: the status, the contract's four keys, its `code`
+ * (and `field`, when given: `null` for none), and that it gives nothing away (see expectNoInternals).
+ */
+export function expectErrorAnswer(
+	answer: { status: number; body: unknown; text?: string },
+	expected: { status: number; code: string; field?: string | null },
+): ErrorAnswer {
+	const body = answer.body as ErrorAnswer;
+	expect({ status: answer.status, code: body?.code }).toEqual({ status: expected.status, code: expected.code });
+	expect(body).toEqual(expect.objectContaining({ error: expect.any(String), field: expected.field === undefined ? body.field : expected.field }));
+	expect(Object.keys(body)).toEqual(expect.arrayContaining(['code', 'error', 'field', 'hint']));
+	expectNoInternals(answer.text ?? JSON.stringify(answer.body));
+	return body;
+}
+
+/** Stack lines ("    at fn (/path/file.js:1:2)") and local paths (node_modules, the repository, temp and home folders). */
+const INTERNALS: Array<[string, RegExp]> = [
+	['a stack trace line', /\bat (?:async )?[\w$.<>\s[\]]*\(?(?:\/|file:|node:)[^\s)]*:\d+:\d+\)?/],
+	['a stack trace', /"stack(?:trace)?"\s*:/],
+	['a node_modules path', /node_modules/],
+	['the repository path', new RegExp(escapeRegExp(REPO_ROOT))],
+	['a temporary folder path', new RegExp(`${escapeRegExp(tmpdir())}/`)],
+	['a home folder path', new RegExp(`${escapeRegExp(homedir())}/`)],
+];
+
+function escapeRegExp(text: string): string {
+	return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Asserts that an answer's text shows no stack trace and no filesystem path of the server. */
+export function expectNoInternals(text: string): void {
+	const found = INTERNALS.filter(([, pattern]) => pattern.test(text)).map(([what]) => what);
+	expect({ found, text: text.slice(0, 2000) }).toEqual({ found: [], text: text.slice(0, 2000) });
 }

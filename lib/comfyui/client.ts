@@ -9,14 +9,15 @@ import {
 	settleFromHistory,
 	type CancelOutcome,
 	type CompletionResult,
-	type TrackedPrompt,
 	type WaitOptions,
 } from './completion';
+import { ValidationError } from '../errors';
 import { toComfyServerConfig, type ComfyServerConfig, type ComfyServerConfigInput } from './config';
 import { getServerConnection, type RawQueue, type ServerConnection } from './connection';
 import { ComfyUiError, parseNodeErrors, validationError, workflowClassTypes, type ComfyNodeError } from './errors';
 import { readText, type RawResponse } from './http';
 import { mimeTypeFor, type HistoryEntry } from './outputs';
+import type { TrackedPrompt } from './prompts';
 import { ensureApiWorkflow, withRunFilenamePrefix, type ApiWorkflow } from './workflow';
 
 export interface SubmitOptions {
@@ -202,8 +203,9 @@ export class ComfyUiClient {
 
 	/**
 	 * Queues a workflow (API format). The WebSocket is opened and the prompt subscribed before the
-	 * POST, so no event can be missed. Throws 'validation' with every failing node listed, 'ui_format',
-	 * 'payload_too_large', 'auth', 'unreachable' or 'server_error'.
+	 * POST, so no event can be missed. Throws comfyui_prompt_invalid with every failing node listed,
+	 * workflow_ui_format / workflow_invalid (field `workflow`), comfyui_payload_too_large,
+	 * comfyui_auth_failed, comfyui_unreachable or comfyui_server_error.
 	 */
 	async submit(workflowInput: unknown, options: SubmitOptions = {}): Promise<SubmitResult> {
 		const workflow = ensureApiWorkflow(workflowInput);
@@ -257,7 +259,7 @@ export class ComfyUiClient {
 	 * its own prompt_id in the queue and history and accepts the prompt if it is there. Otherwise:
 	 * 503 (not processed, RFC 9110) is retried up to `unavailableRetries` times (250 ms, 1 s, or
 	 * Retry-After up to 5 s); 500 (ComfyUI could not read the workflow) and 502/504 fail at once.
-	 * A connection refused (nothing sent) fails with 'unreachable' and requestSent=false, which the
+	 * A connection refused (nothing sent) fails with comfyui_unreachable and requestSent=false, which the
 	 * pool takes as "try the next server".
 	 */
 	private async postPrompt(
@@ -274,12 +276,12 @@ export class ComfyUiClient {
 			try {
 				response = await http.send('POST', '/prompt', { json: body, signal: options.signal });
 			} catch (error) {
-				if (error instanceof ComfyUiError && error.code === 'unreachable' && error.requestSent) {
+				if (error instanceof ComfyUiError && error.code === 'comfyui_unreachable' && error.requestSent) {
 					const known = await this.isKnownToServer(promptId);
 					if (known === true) return { prompt_id: promptId };
 					if (known === false) {
 						throw new ComfyUiError(
-							'lost',
+							'job_lost',
 							`ComfyUI at ${this.server} dropped the connection while accepting prompt ${promptId} and does not know it now (it restarted?): the workflow did not run.`,
 							{ ...context, cause: error, hint: 'Run it again.' },
 						);
@@ -310,11 +312,11 @@ export class ComfyUiClient {
 			}
 			if (status === 500) {
 				throw new ComfyUiError(
-					'server_error',
+					'comfyui_server_error',
 					`ComfyUI failed on POST /prompt with 500${text.trim() ? `: ${text.trim().slice(0, 300)}` : ''}`,
 					{
 						...context,
-						httpStatus: 500,
+						upstreamStatus: 500,
 						hint: 'ComfyUI answers 500 when it cannot read the workflow (a malformed or UI-format workflow, a custom node missing) — check the ComfyUI server log for the traceback.',
 					},
 				);
@@ -322,7 +324,7 @@ export class ComfyUiClient {
 			const error = http.statusError(response, 'POST', text);
 			throw new ComfyUiError(error.code, attempt > 0 ? `${error.message} (after ${attempt + 1} attempts)` : error.message, {
 				...context,
-				httpStatus: status,
+				upstreamStatus: status,
 				hint: status === 503 ? 'The server (or its proxy) is unavailable; try again later or add another server to the pool.' : error.hint,
 			});
 		}
@@ -344,7 +346,7 @@ export class ComfyUiClient {
 					: outcome === 'already_finished'
 						? 'ComfyUI had accepted and already finished it'
 						: 'ComfyUI had not accepted it';
-		return new ComfyUiError('cancelled', `ComfyUI prompt ${promptId} was cancelled while being submitted: ${done}.`, {
+		return new ComfyUiError('job_cancelled', `ComfyUI prompt ${promptId} was cancelled while being submitted: ${done}.`, {
 			server: this.server,
 			promptId,
 			cancelAction: outcome === 'not_found' ? undefined : outcome,
@@ -365,7 +367,7 @@ export class ComfyUiClient {
 
 	/**
 	 * Resolves when /history shows the prompt finished successfully; otherwise throws ComfyUiError:
-	 * 'execution' (names node and exception), 'interrupted', 'lost', 'timeout' or 'cancelled'
+	 * comfyui_execution_failed (names node and exception), job_interrupted, job_lost, comfyui_timeout or job_cancelled
 	 * (both after removing the job from the server; `cancelAction` says how).
 	 */
 	waitForCompletion(promptId: string, options: WaitOptions = {}): Promise<CompletionResult> {
@@ -415,16 +417,16 @@ export class ComfyUiClient {
 				const text = await readText(response.body, 2_000).catch(() => '');
 				const where = `${file.subfolder ? `${file.subfolder}/` : ''}${file.filename} (${file.type ?? 'output'})`;
 				if (status === 404) {
-					throw new ComfyUiError('bad_response', `ComfyUI at ${this.server} has no file ${where} (404)`, {
+					throw new ComfyUiError('comfyui_bad_response', `ComfyUI at ${this.server} has no file ${where} (404)`, {
 						server: this.server,
-						httpStatus: 404,
+						upstreamStatus: 404,
 						hint: 'The file was deleted, or it was a temp preview that a server restart wiped.',
 					});
 				}
 				const error = http.statusError(response, 'GET', text);
 				throw new ComfyUiError(error.code, `${error.message} while downloading ${where}`, {
 					server: this.server,
-					httpStatus: status,
+					upstreamStatus: status,
 				});
 			}
 			const contentType = String(response.headers['content-type'] ?? '').split(';')[0].trim();
@@ -468,7 +470,7 @@ export class ComfyUiClient {
 		const body = await this.connection.http.json<{ exec_info?: { queue_remaining?: unknown } }>('GET', '/prompt', options);
 		const remaining = body?.exec_info?.queue_remaining;
 		if (typeof remaining !== 'number') {
-			throw new ComfyUiError('bad_response', `ComfyUI at ${this.server} sent no queue_remaining on GET /prompt`, { server: this.server });
+			throw new ComfyUiError('comfyui_bad_response', `ComfyUI at ${this.server} sent no queue_remaining on GET /prompt`, { server: this.server });
 		}
 		return remaining;
 	}
@@ -522,7 +524,7 @@ export class ComfyUiClient {
 	async listInputOptions(classType: string, inputName: string): Promise<string[]> {
 		const info = (await this.objectInfo(classType))[classType];
 		if (!info) {
-			throw new ComfyUiError('bad_response', `ComfyUI at ${this.server} has no node type ${classType}`, { server: this.server });
+			throw new ComfyUiError('comfyui_bad_response', `ComfyUI at ${this.server} has no node type ${classType}`, { server: this.server });
 		}
 		const spec = info.input?.required?.[inputName] ?? info.input?.optional?.[inputName];
 		if (!Array.isArray(spec)) return [];
@@ -550,7 +552,9 @@ export class ComfyUiClient {
 		options: UploadImageOptions = {},
 	): Promise<UploadedImage> {
 		if (!filename || filename.includes('/') || filename.includes('\\')) {
-			throw new ComfyUiError('validation', `Upload file name "${filename}" must be a plain file name; use the subfolder option for folders.`);
+			throw new ValidationError('invalid_input', `Upload file name "${filename}" must be a plain file name; use the subfolder option for folders.`, {
+				field: 'fileName',
+			});
 		}
 		const boundary = `----promptlab${randomUUID().replace(/-/g, '')}`;
 		const type = options.type ?? 'input';
@@ -588,7 +592,7 @@ export class ComfyUiClient {
 		const response = await this.connection.http.send('POST', '/upload/image', { body, headers, signal: options.signal, timeoutMs });
 		const result = await this.connection.http.readJson<{ name?: unknown; subfolder?: unknown; type?: unknown }>(response, 'POST');
 		if (typeof result.name !== 'string') {
-			throw new ComfyUiError('bad_response', `ComfyUI at ${this.server} answered the upload without a file name`, { server: this.server });
+			throw new ComfyUiError('comfyui_bad_response', `ComfyUI at ${this.server} answered the upload without a file name`, { server: this.server });
 		}
 		const subfolder = typeof result.subfolder === 'string' ? result.subfolder : options.subfolder ?? '';
 		const resultType = typeof result.type === 'string' ? result.type : type;
@@ -607,7 +611,7 @@ export class ComfyUiClient {
 		try {
 			const stats = await this.systemStats({ timeoutMs });
 			if (!stats || typeof stats !== 'object' || !('system' in stats || 'devices' in stats)) {
-				throw new ComfyUiError('bad_response', `${this.server}/system_stats did not answer like ComfyUI`, {
+				throw new ComfyUiError('comfyui_bad_response', `${this.server}/system_stats did not answer like ComfyUI`, {
 					server: this.server,
 					hint: 'Check that the base URL points at ComfyUI itself.',
 				});
@@ -627,11 +631,13 @@ export class ComfyUiClient {
 			const comfyError =
 				error instanceof ComfyUiError
 					? error
-					: new ComfyUiError('unreachable', error instanceof Error ? error.message : String(error), {
+					: new ComfyUiError('comfyui_unreachable', error instanceof Error ? error.message : String(error), {
 							server: this.server,
 							cause: error,
 						});
-			return { ok: false, message: comfyError.message, server: this.server, error: comfyError };
+			// The credential test shows one text: what failed, then what to change in the credential.
+			const message = comfyError.hint ? `${comfyError.message} ${comfyError.hint}` : comfyError.message;
+			return { ok: false, message, server: this.server, error: comfyError };
 		}
 	}
 }

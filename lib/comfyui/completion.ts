@@ -1,17 +1,10 @@
 import type { ComfyServerConfig } from './config';
 import type { RawQueue, ServerConnection } from './connection';
-import {
-	ComfyUiError,
-	executionError,
-	workflowClassTypes,
-	type CancelAction,
-	type ClassTypeLookup,
-	type ComfyNodeError,
-} from './errors';
-import type { ComfyEvent, PromptSubscriber } from './events';
+import { ComfyUiError, executionError, type CancelAction, type ClassTypeLookup, type ComfyNodeError } from './errors';
+import type { ComfyEvent } from './events';
 import { isAbortError } from './http';
 import { extractOutputFiles, extractTextOutputs, type HistoryEntry, type OutputFile } from './outputs';
-import type { ApiWorkflow } from './workflow';
+import type { PromptRegistry, TrackedPrompt } from './prompts';
 
 export interface CompletionTimings {
 	/** When the client submitted the prompt (epoch ms; ComfyUI's create_time when another process submitted it). */
@@ -46,7 +39,7 @@ export interface CompletionResult {
 export interface WaitOptions {
 	/** Deadline for the whole wait; on expiry the job is removed from the server. Default config.defaultTimeoutMs. */
 	timeoutMs?: number;
-	/** n8n's cancel signal: the job is removed from the server and the wait rejects with 'cancelled'. */
+	/** n8n's cancel signal: the job is removed from the server and the wait rejects with 'job_cancelled'. */
 	signal?: AbortSignal;
 	/** Every WebSocket event for this prompt, in arrival order (including ones received before the wait began). */
 	onProgress?: (event: ComfyEvent) => void;
@@ -57,104 +50,6 @@ export interface WaitOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long a terminal event waits for executing{node:null} before reading history anyway. */
 const TERMINAL_GRACE_MS = 25;
-const TERMINAL_EVENTS = new Set(['execution_success', 'execution_error', 'execution_interrupted']);
-const MAX_EARLY_EVENTS = 2_000;
-/** A submitted prompt nobody waits for is forgotten after this long (its events are only kept for a waiter). */
-const ORPHAN_TTL_MS = 10 * 60_000;
-
-/**
- * A prompt this process submitted: subscribed to the event stream from before the POST, so no
- * event is missed, with the events kept until a waiter attaches.
- */
-export class TrackedPrompt implements PromptSubscriber {
-	readonly events: ComfyEvent[] = [];
-	terminalSeen = false;
-	waiter?: CompletionWaiter;
-	orphanSince?: number;
-	warnings: ComfyNodeError[] = [];
-	private unsubscribe?: () => void;
-
-	constructor(
-		readonly promptId: string,
-		readonly submittedAt: number,
-		readonly classTypeOf: ClassTypeLookup,
-		readonly runFolder: string | undefined,
-	) {}
-
-	attach(connection: ServerConnection): void {
-		this.unsubscribe = connection.events.subscribe(this.promptId, this);
-	}
-
-	/** Set by the registry: forget this prompt (it finished and nobody waits for it). */
-	release?: () => void;
-
-	onEvent(event: ComfyEvent): void {
-		if (TERMINAL_EVENTS.has(event.type)) this.terminalSeen = true;
-		if (this.waiter) {
-			this.waiter.onEvent(event);
-			return;
-		}
-		if (this.events.length < MAX_EARLY_EVENTS) this.events.push(event);
-		// Submitted, finished, and nobody waiting: stop listening. A later wait finds it in history.
-		if (this.orphanSince !== undefined && event.type === 'executing' && event.data.node === null) this.release?.();
-	}
-
-	onReconnect(): void {
-		this.waiter?.onReconnect();
-	}
-
-	onDisconnect(): void {
-		this.waiter?.onDisconnect();
-	}
-
-	detach(): void {
-		this.unsubscribe?.();
-		this.unsubscribe = undefined;
-	}
-}
-
-/** The registry of TrackedPrompts lives on the ServerConnection (per server, per process). */
-export class PromptRegistry {
-	private readonly prompts = new Map<string, TrackedPrompt>();
-
-	constructor(private readonly connection: ServerConnection) {}
-
-	track(promptId: string, workflow: ApiWorkflow | undefined, runFolder?: string): TrackedPrompt {
-		this.sweepOrphans();
-		this.prompts.get(promptId)?.detach();
-		const tracked = new TrackedPrompt(promptId, Date.now(), workflowClassTypes(workflow), runFolder);
-		tracked.release = () => this.untrack(promptId, tracked);
-		tracked.attach(this.connection);
-		this.prompts.set(promptId, tracked);
-		return tracked;
-	}
-
-	get(promptId: string): TrackedPrompt | undefined {
-		return this.prompts.get(promptId);
-	}
-
-	untrack(promptId: string, tracked?: TrackedPrompt): void {
-		const current = this.prompts.get(promptId);
-		if (!current || (tracked && current !== tracked)) return;
-		current.detach();
-		this.prompts.delete(promptId);
-	}
-
-	get size(): number {
-		return this.prompts.size;
-	}
-
-	private sweepOrphans(): void {
-		const cutoff = Date.now() - ORPHAN_TTL_MS;
-		for (const [id, tracked] of this.prompts) {
-			if (!tracked.waiter && tracked.orphanSince !== undefined && tracked.orphanSince < cutoff) {
-				tracked.detach();
-				this.prompts.delete(id);
-			}
-		}
-	}
-}
-
 export async function fetchHistoryEntry(connection: ServerConnection, promptId: string, signal?: AbortSignal): Promise<HistoryEntry | undefined> {
 	const body = await connection.http.json<Record<string, HistoryEntry>>('GET', `/history/${encodeURIComponent(promptId)}`, {
 		signal,
@@ -203,7 +98,7 @@ export async function cancelOnServer(connection: ServerConnection, promptId: str
 		return entry ? 'already_finished' : 'not_found';
 	} catch (error) {
 		if (controller.signal.aborted && isAbortError(error)) {
-			throw new ComfyUiError('unreachable', `ComfyUI at ${connection.server} did not answer the cancel requests within ${budgetMs} ms`, {
+			throw new ComfyUiError('comfyui_unreachable', `ComfyUI at ${connection.server} did not answer the cancel requests within ${budgetMs} ms`, {
 				server: connection.server,
 				promptId,
 				cause: error,
@@ -252,7 +147,7 @@ export function settleFromHistory(
 			const nodeId = typeof interrupted.node_id === 'string' ? interrupted.node_id : undefined;
 			const classType = (typeof interrupted.node_type === 'string' ? interrupted.node_type : undefined) ?? (nodeId ? classTypeOf(nodeId) : undefined) ?? '?';
 			throw new ComfyUiError(
-				'interrupted',
+				'job_interrupted',
 				`ComfyUI prompt ${promptId} was interrupted${nodeId ? ` at node ${nodeId} (${classType})` : ''} by someone other than this workflow (Cancel in the ComfyUI UI, or another client).`,
 				{
 					server,
@@ -262,13 +157,13 @@ export function settleFromHistory(
 			);
 		}
 		if (statusStr === 'error') {
-			throw new ComfyUiError('execution', `ComfyUI reports prompt ${promptId} as failed without saying where (history status "error").`, {
+			throw new ComfyUiError('comfyui_execution_failed', `ComfyUI reports prompt ${promptId} as failed without saying where (history status "error").`, {
 				server,
 				promptId,
 			});
 		}
 		throw new ComfyUiError(
-			'bad_response',
+			'comfyui_bad_response',
 			`ComfyUI's history for prompt ${promptId} has no final status (status_str ${JSON.stringify(statusStr)}); not treated as a success.`,
 			{ server, promptId },
 		);
@@ -464,7 +359,7 @@ export class CompletionWaiter {
 		if (outcome === 'lost') {
 			this.fail(
 				new ComfyUiError(
-					'lost',
+					'job_lost',
 					`ComfyUI prompt ${this.promptId} is neither queued, running nor in the history of ${this.connection.server}: ` +
 						'the server lost it (restarted, or its history was cleared). It did not succeed.',
 					{ server: this.connection.server, promptId: this.promptId, hint: 'Run it again.' },
@@ -578,7 +473,7 @@ export class CompletionWaiter {
 					return;
 				}
 			} catch (error) {
-				if (error instanceof ComfyUiError && error.code !== 'unreachable' && !isAbortError(error)) {
+				if (error instanceof ComfyUiError && error.code !== 'comfyui_unreachable' && !isAbortError(error)) {
 					this.reject(error);
 					return;
 				}
@@ -610,7 +505,7 @@ export class CompletionWaiter {
 				? 'Raise the timeout if the workflow legitimately takes longer, or check the server\'s queue.'
 				: undefined;
 		this.reject(
-			new ComfyUiError(reason, `${what}: ${done}.`, {
+			new ComfyUiError(reason === 'timeout' ? 'comfyui_timeout' : 'job_cancelled', `${what}: ${done}.`, {
 				server,
 				promptId,
 				cancelAction: outcome === 'not_found' ? undefined : outcome,

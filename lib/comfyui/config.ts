@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
+import { UpstreamError } from '../errors';
+
 /**
  * Connection data for one ComfyUI server. The n8n credential "ComfyUI API" maps onto this;
  * everything except baseUrl has a default, so `{ baseUrl }` alone is a valid config.
@@ -107,8 +109,12 @@ export type ComfyServerConfigInput = z.input<typeof comfyServerConfigSchema>;
 export function parseComfyServerConfig(input: unknown): ComfyServerConfig {
 	const result = comfyServerConfigSchema.safeParse(input);
 	if (!result.success) {
-		const details = result.error.issues.map((i) => `${i.path.join('.') || 'credential'}: ${i.message}`);
-		throw new Error(`Invalid ComfyUI API credential: ${details.join('; ')}`);
+		const issues = result.error.issues.map((i) => ({ field: i.path.join('.') || 'credential', message: i.message }));
+		// The credential is the server's configuration, not the caller's input: no `field`, and a 503 for webhooks.
+		throw new UpstreamError('comfyui_misconfigured', `Invalid ComfyUI API credential: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, {
+			hint: 'Fix the ComfyUI API credential.',
+			details: { issues },
+		});
 	}
 	return result.data;
 }

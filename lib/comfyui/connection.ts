@@ -1,7 +1,7 @@
-import { PromptRegistry } from './completion';
 import { connectionKey, type ComfyServerConfig } from './config';
 import { EventStream } from './events';
 import { ComfyHttp } from './http';
+import { PromptRegistry } from './prompts';
 
 /** GET /queue as ComfyUI sends it: 5-tuples `[number, prompt_id, prompt, extra_data, outputs]`. */
 export interface RawQueue {
@@ -35,7 +35,7 @@ export class ServerConnection {
 	) {
 		this.http = new ComfyHttp(config);
 		this.events = new EventStream(this.http, config);
-		this.prompts = new PromptRegistry(this);
+		this.prompts = new PromptRegistry(this.events);
 	}
 
 	get server(): string {

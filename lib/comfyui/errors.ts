@@ -1,21 +1,28 @@
+import { PromptLabError, type ErrorCode } from '../errors';
+import { UI_FORMAT_MESSAGE } from '../templates/workflow';
+
 /**
- * One error type for everything the ComfyUI client can report. `code` is what callers branch on;
- * the message is written for the person reading the n8n execution log: it names the ComfyUI
- * node, the input and the fix wherever ComfyUI gives us enough to do so.
+ * What the ComfyUI client can report, as codes of the PromptLab catalogue (lib/errors.ts): callers
+ * branch on `code`, webhooks answer the HTTP status of its kind. The message is written for the
+ * person reading the n8n execution log: one line that names the first ComfyUI node (id,
+ * class_type, input) wherever ComfyUI gives us enough; every node error rides along in
+ * `nodeErrors` (and `details.nodeErrors`).
  */
-export type ComfyUiErrorCode =
-	| 'validation'
-	| 'execution'
-	| 'timeout'
-	| 'cancelled'
-	| 'interrupted'
-	| 'lost'
-	| 'auth'
-	| 'payload_too_large'
-	| 'unreachable'
-	| 'server_error'
-	| 'ui_format'
-	| 'bad_response';
+export type ComfyUiErrorCode = Extract<
+	ErrorCode,
+	| 'comfyui_prompt_invalid'
+	| 'comfyui_execution_failed'
+	| 'comfyui_timeout'
+	| 'job_cancelled'
+	| 'job_interrupted'
+	| 'job_lost'
+	| 'comfyui_auth_failed'
+	| 'comfyui_payload_too_large'
+	| 'comfyui_unreachable'
+	| 'comfyui_server_error'
+	| 'comfyui_bad_response'
+	| 'workflow_ui_format'
+>;
 
 /** What the client did on the server when a wait ended early (timeout or cancel). */
 export type CancelAction = 'deleted_from_queue' | 'interrupted' | 'already_finished';
@@ -38,52 +45,69 @@ export interface ComfyUiErrorOptions {
 	promptId?: string;
 	nodeErrors?: ComfyNodeError[];
 	cancelAction?: CancelAction;
-	httpStatus?: number;
+	/** The HTTP status ComfyUI (or its proxy) answered; not the status PromptLab answers (that is `httpStatus`, from the code). */
+	upstreamStatus?: number;
 	/** false when the request certainly never reached ComfyUI (connection refused, DNS): safe to send elsewhere. */
 	requestSent?: boolean;
-	/** What the user can do about it, already included in the message. */
+	/** What the user can do about it (kept out of the message: n8n shows it as the description). */
 	hint?: string;
+	/** The input field to change, when the caller's input is at fault (`workflow`). */
+	field?: string;
 	cause?: unknown;
 }
 
-export class ComfyUiError extends Error {
-	readonly code: ComfyUiErrorCode;
+/** Longest message: it is the title of the n8n error; the full node errors stay in `nodeErrors`. */
+const MAX_MESSAGE = 400;
+
+function clip(text: string, max: number): string {
+	return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function escapeRegExp(text: string): string {
+	return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The message (one line: it is the title of the n8n error): the summary, then the first node error
+ * unless the summary names that node already (an execution error does), then how many more there are.
+ */
+function composeMessage(summary: string, nodeErrors: ComfyNodeError[]): string {
+	const title = summary.trim();
+	const [first, ...others] = nodeErrors;
+	if (!first || new RegExp(`\\bnode ${escapeRegExp(first.nodeId)}\\b`, 'i').test(title)) return clip(title, MAX_MESSAGE);
+	return clip(`${title}: ${describeNodeError(first)}${others.length ? ` (and ${others.length} more)` : ''}`, MAX_MESSAGE);
+}
+
+export class ComfyUiError extends PromptLabError {
+	declare readonly code: ComfyUiErrorCode;
 	readonly server?: string;
 	readonly promptId?: string;
 	readonly nodeErrors: ComfyNodeError[];
 	readonly cancelAction?: CancelAction;
-	readonly httpStatus?: number;
+	readonly upstreamStatus?: number;
 	readonly requestSent: boolean;
-	readonly hint?: string;
 
 	constructor(code: ComfyUiErrorCode, message: string, options: ComfyUiErrorOptions = {}) {
-		super(options.hint && !message.includes(options.hint) ? `${message}\n${options.hint}` : message, {
+		const nodeErrors = options.nodeErrors ?? [];
+		// The machine parts travel in details, so error items and the executions.error column carry them.
+		const details: Record<string, unknown> = {};
+		if (options.server !== undefined) details.server = options.server;
+		if (options.promptId !== undefined) details.promptId = options.promptId;
+		if (nodeErrors.length > 0) details.nodeErrors = nodeErrors;
+		if (options.cancelAction !== undefined) details.cancelAction = options.cancelAction;
+		if (options.upstreamStatus !== undefined) details.upstreamStatus = options.upstreamStatus;
+		super(code, composeMessage(message, nodeErrors), {
+			field: options.field,
+			hint: options.hint,
+			details: Object.keys(details).length > 0 ? details : undefined,
 			cause: options.cause,
 		});
-		this.name = 'ComfyUiError';
-		this.code = code;
 		this.server = options.server;
 		this.promptId = options.promptId;
-		this.nodeErrors = options.nodeErrors ?? [];
+		this.nodeErrors = nodeErrors;
 		this.cancelAction = options.cancelAction;
-		this.httpStatus = options.httpStatus;
+		this.upstreamStatus = options.upstreamStatus;
 		this.requestSent = options.requestSent ?? true;
-		this.hint = options.hint;
-	}
-
-	/** Plain data for n8n error output / the executions.error JSON column. */
-	toJSON(): Record<string, unknown> {
-		return {
-			name: this.name,
-			code: this.code,
-			message: this.message,
-			server: this.server,
-			promptId: this.promptId,
-			nodeErrors: this.nodeErrors,
-			cancelAction: this.cancelAction,
-			httpStatus: this.httpStatus,
-			hint: this.hint,
-		};
 	}
 }
 
@@ -149,7 +173,20 @@ export function parseNodeErrors(body: unknown, classTypeOf: ClassTypeLookup = ()
 	return result;
 }
 
-/** Builds the 'validation' error for a POST /prompt 400. */
+/** Top-level keys of ComfyUI's UI (editor) workflow format, which are never node ids of an API workflow. */
+const UI_FORMAT_KEYS = new Set(['id', 'revision', 'last_node_id', 'last_link_id', 'nodes', 'links', 'groups', 'config', 'extra', 'version', 'definitions', 'state', 'models']);
+
+/**
+ * ComfyUI's 400 for a UI-format body: validate_prompt finds a top-level key of the editor format
+ * (`nodes`, `links`, `id`...) where a node should be and reports it as a node missing class_type.
+ * It is the failure our own check reports as workflow_ui_format, so it gets that code too.
+ */
+function isUiFormatRefusal(error: Json | undefined, nodeErrors: ComfyNodeError[]): boolean {
+	if (str(error?.type) !== 'invalid_prompt' || !/class_type/.test(str(error?.message) ?? '')) return false;
+	return nodeErrors.length === 1 && UI_FORMAT_KEYS.has(nodeErrors[0].nodeId);
+}
+
+/** Builds the error for a POST /prompt 400: comfyui_prompt_invalid naming the nodes, or workflow_ui_format. */
 export function validationError(
 	body: unknown,
 	classTypeOf: ClassTypeLookup,
@@ -166,22 +203,28 @@ export function validationError(
 		const match = /Node ID '#?([^']+)'/.exec(details);
 		if (match) nodeErrors.push({ nodeId: match[1], classType: classTypeOf(match[1]) ?? '?', message: summary });
 	}
-	const lines = [`ComfyUI rejected the workflow: ${summary}`];
-	if (nodeErrors.length > 0) lines.push(...nodeErrors.map(describeNodeError));
-	else if (details && details !== summary) lines.push(details);
+	if (isUiFormatRefusal(error, nodeErrors)) {
+		return new ComfyUiError('workflow_ui_format', "ComfyUI refused the workflow: it is in ComfyUI's UI (editor) format, not the API format", {
+			...context,
+			field: 'workflow',
+			upstreamStatus: 400,
+			hint: UI_FORMAT_MESSAGE,
+		});
+	}
+	const extra = nodeErrors.length === 0 && details && details !== summary ? ` (${details})` : '';
 	let hint: string | undefined;
 	if (str(error?.type) === 'prompt_no_outputs') {
 		hint = 'Add an output node (Save Image, Preview Image, ...) to the workflow.';
 	}
-	return new ComfyUiError('validation', lines.join('\n'), {
+	return new ComfyUiError('comfyui_prompt_invalid', `ComfyUI rejected the workflow: ${summary}${extra}`, {
 		...context,
 		nodeErrors,
-		httpStatus: 400,
+		upstreamStatus: 400,
 		hint,
 	});
 }
 
-/** Builds the 'execution' error from an execution_error payload (WS event or history message). */
+/** Builds the comfyui_execution_failed error from an execution_error payload (WS event or history message). */
 export function executionError(
 	data: Json,
 	classTypeOf: ClassTypeLookup,
@@ -203,10 +246,9 @@ export function executionError(
 	if (/OutOfMemory/i.test(exceptionType) || /out of memory/i.test(exceptionMessage)) {
 		hint = 'The GPU ran out of memory: lower the resolution or batch size, or use a server with more VRAM.';
 	}
-	return new ComfyUiError(
-		'execution',
-		`ComfyUI execution failed at node ${nodeId} (${classType}): ${exceptionType}: ${firstLine}\n` +
-			`Node ${nodeId} (${classType}) raised ${exceptionType}: ${exceptionMessage}`,
-		{ ...context, nodeErrors: [nodeError], hint },
-	);
+	return new ComfyUiError('comfyui_execution_failed', `ComfyUI execution failed at node ${nodeId} (${classType}): ${exceptionType}: ${firstLine}`, {
+		...context,
+		nodeErrors: [nodeError],
+		hint,
+	});
 }

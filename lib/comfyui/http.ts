@@ -201,9 +201,9 @@ export class ComfyHttp {
 				const location = String(response.headers.location ?? '');
 				if (/\/login\b/i.test(location)) {
 					await response.body.dump().catch(() => undefined);
-					throw new ComfyUiError('auth', `ComfyUI at ${this.server} redirected ${method} ${url.pathname} to ${location}`, {
+					throw new ComfyUiError('comfyui_auth_failed', `ComfyUI at ${this.server} redirected ${method} ${url.pathname} to ${location}`, {
 						server: this.server,
-						httpStatus: statusCode,
+						upstreamStatus: statusCode,
 						hint: authHint(this.config.auth, true),
 					});
 				}
@@ -212,19 +212,19 @@ export class ComfyHttp {
 			if (statusCode === 401 || statusCode === 403) {
 				const text = await readText(response.body, 2_000);
 				throw new ComfyUiError(
-					'auth',
+					'comfyui_auth_failed',
 					`ComfyUI at ${this.server} answered ${statusCode} to ${method} ${url.pathname}${text ? `: ${text}` : ''}`,
-					{ server: this.server, httpStatus: statusCode, hint: authHint(this.config.auth, false) },
+					{ server: this.server, upstreamStatus: statusCode, hint: authHint(this.config.auth, false) },
 				);
 			}
 			if (statusCode === 413) {
 				await response.body.dump().catch(() => undefined);
 				throw new ComfyUiError(
-					'payload_too_large',
+					'comfyui_payload_too_large',
 					`ComfyUI at ${this.server} refused the request body as too large (413) on ${method} ${url.pathname}`,
 					{
 						server: this.server,
-						httpStatus: 413,
+						upstreamStatus: 413,
 						hint: 'Raise ComfyUI\'s --max-upload-size (default 100 MB; it limits every request body, including the workflow JSON) or send a smaller workflow/image.',
 					},
 				);
@@ -256,9 +256,9 @@ export class ComfyHttp {
 			return JSON.parse(text) as T;
 		} catch (error) {
 			throw new ComfyUiError(
-				'bad_response',
+				'comfyui_bad_response',
 				`ComfyUI at ${this.server} sent invalid JSON for ${method} ${response.url.pathname}: ${text.slice(0, 200)}`,
-				{ server: this.server, httpStatus: response.statusCode, cause: error },
+				{ server: this.server, upstreamStatus: response.statusCode, cause: error },
 			);
 		}
 	}
@@ -268,16 +268,16 @@ export class ComfyHttp {
 		const what = `${method} ${response.url.pathname}`;
 		const excerpt = text.trim().slice(0, 500);
 		if (status >= 300 && status < 400) {
-			return new ComfyUiError('bad_response', `ComfyUI at ${this.server} redirected ${what} (${status})`, {
+			return new ComfyUiError('comfyui_bad_response', `ComfyUI at ${this.server} redirected ${what} (${status})`, {
 				server: this.server,
-				httpStatus: status,
+				upstreamStatus: status,
 				hint: 'Set the base URL to where the server redirects (for example https:// instead of http://).',
 			});
 		}
 		if (status === 404) {
-			return new ComfyUiError('bad_response', `ComfyUI at ${this.server} has no ${what} (404)`, {
+			return new ComfyUiError('comfyui_bad_response', `ComfyUI at ${this.server} has no ${what} (404)`, {
 				server: this.server,
-				httpStatus: status,
+				upstreamStatus: status,
 				hint:
 					this.config.apiPrefix === '/api'
 						? 'Check the base URL; servers older than mid-2024 need the API prefix set to none.'
@@ -285,37 +285,37 @@ export class ComfyHttp {
 			});
 		}
 		if (status >= 500) {
-			return new ComfyUiError('server_error', `ComfyUI at ${this.server} failed on ${what} with ${status}${excerpt ? `: ${excerpt}` : ''}`, {
+			return new ComfyUiError('comfyui_server_error', `ComfyUI at ${this.server} failed on ${what} with ${status}${excerpt ? `: ${excerpt}` : ''}`, {
 				server: this.server,
-				httpStatus: status,
+				upstreamStatus: status,
 			});
 		}
-		return new ComfyUiError('bad_response', `ComfyUI at ${this.server} answered ${status} to ${what}${excerpt ? `: ${excerpt}` : ''}`, {
+		return new ComfyUiError('comfyui_bad_response', `ComfyUI at ${this.server} answered ${status} to ${what}${excerpt ? `: ${excerpt}` : ''}`, {
 			server: this.server,
-			httpStatus: status,
+			upstreamStatus: status,
 		});
 	}
 
 	private htmlError(response: RawResponse, method: string, text: string): ComfyUiError {
 		const looksLikeLogin = /login|password|sign in/i.test(text);
 		if (looksLikeLogin) {
-			return new ComfyUiError('auth', `ComfyUI at ${this.server} answered ${method} ${response.url.pathname} with a login page`, {
+			return new ComfyUiError('comfyui_auth_failed', `ComfyUI at ${this.server} answered ${method} ${response.url.pathname} with a login page`, {
 				server: this.server,
-				httpStatus: response.statusCode,
+				upstreamStatus: response.statusCode,
 				hint: authHint(this.config.auth, true),
 			});
 		}
 		return new ComfyUiError(
-			'bad_response',
+			'comfyui_bad_response',
 			`${this.server} answered ${method} ${response.url.pathname} with an HTML page instead of ComfyUI's JSON`,
-			{ server: this.server, httpStatus: response.statusCode, hint: 'Check that the base URL points at ComfyUI itself.' },
+			{ server: this.server, upstreamStatus: response.statusCode, hint: 'Check that the base URL points at ComfyUI itself.' },
 		);
 	}
 
 	private networkError(error: unknown, code: string | undefined, method: string, url: URL): ComfyUiError {
 		const reason = error instanceof Error ? error.message : String(error);
 		if (code && TLS_ERROR_CODES.has(code)) {
-			return new ComfyUiError('unreachable', `TLS certificate of ${this.server} is not trusted (${code})`, {
+			return new ComfyUiError('comfyui_unreachable', `TLS certificate of ${this.server} is not trusted (${code})`, {
 				server: this.server,
 				requestSent: false,
 				cause: error,
@@ -325,7 +325,7 @@ export class ComfyHttp {
 		const notSent = code !== undefined && CONNECT_ERROR_CODES.has(code);
 		const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 		return new ComfyUiError(
-			'unreachable',
+			'comfyui_unreachable',
 			timedOut
 				? `ComfyUI at ${this.server} did not answer ${method} ${url.pathname} in time (${code})`
 				: `Cannot reach ComfyUI at ${this.server} (${method} ${url.pathname}): ${code ?? reason}`,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { UpstreamError } from '../errors';
 import {
 	ComfyUiClient,
 	prepareRun,
@@ -105,7 +106,7 @@ export class ComfyServerPool {
 	private roundRobin = 0;
 
 	constructor(configs: Array<ComfyServerConfig | ComfyServerConfigInput | string>, options: ComfyServerPoolOptions = {}) {
-		if (configs.length === 0) throw new Error('A ComfyUI server pool needs at least one server');
+		if (configs.length === 0) throw new UpstreamError('comfyui_misconfigured', 'A ComfyUI server pool needs at least one server');
 		const seen = new Set<string>();
 		this.clients = [];
 		for (const config of configs) {
@@ -117,7 +118,7 @@ export class ComfyServerPool {
 		this.downForMs = options.downForMs ?? 15_000;
 		this.probeTimeoutMs = options.probeTimeoutMs ?? 3_000;
 		const slots = options.slotsPerServer ?? 2;
-		if (!(slots >= 1)) throw new Error('slotsPerServer must be at least 1');
+		if (!(slots >= 1)) throw new UpstreamError('comfyui_misconfigured', 'slotsPerServer must be at least 1');
 		this.slotsPerServer = slots;
 	}
 
@@ -145,7 +146,7 @@ export class ComfyServerPool {
 		return chosen;
 	}
 
-	/** The untried servers that answer (down-marked ones only when nothing else is left); throws 'unreachable' when none does. */
+	/** The untried servers that answer (down-marked ones only when nothing else is left); throws comfyui_unreachable when none does. */
 	private async reachable(exclude: ReadonlySet<ComfyUiClient>): Promise<ComfyUiClient[]> {
 		const now = Date.now();
 		const untried = this.clients.filter((c) => !exclude.has(c));
@@ -156,7 +157,7 @@ export class ComfyServerPool {
 		const candidates = eligible.filter((_, i) => reached[i]);
 		if (candidates.length === 0) {
 			const reasons = this.clients.map((c) => `${c.server}: ${c.serverConnection.lastFailure?.message ?? 'skipped'}`);
-			throw new ComfyUiError('unreachable', `No ComfyUI server of the pool is reachable:\n${reasons.join('\n')}`, {
+			throw new ComfyUiError('comfyui_unreachable', `No ComfyUI server of the pool is reachable: ${reasons.join('; ')}`, {
 				requestSent: false,
 			});
 		}
@@ -188,7 +189,7 @@ export class ComfyServerPool {
 			connection.markUp();
 			return true;
 		} catch (error) {
-			if (error instanceof ComfyUiError && (error.code === 'unreachable' || error.code === 'server_error')) {
+			if (error instanceof ComfyUiError && (error.code === 'comfyui_unreachable' || error.code === 'comfyui_server_error')) {
 				connection.markDown(error, this.downForMs);
 				return false;
 			}
@@ -229,7 +230,7 @@ export class ComfyServerPool {
 	 * Runs the workflow on the server where it is expected to finish first; result.server tells
 	 * which. The job may first wait in the pool for that server to have a free slot: `timeoutMs`
 	 * (default: the server's defaultTimeoutMs) covers that wait too, and a job cancelled or timed
-	 * out while waiting never reached a server (error 'cancelled' / 'timeout', no cancelAction).
+	 * out while waiting never reached a server (job_cancelled / comfyui_timeout, no cancelAction).
 	 */
 	async run(workflowInput: unknown, options: PoolRunOptions = {}): Promise<CompletionResult> {
 		const startedAt = Date.now();
@@ -274,7 +275,7 @@ export class ComfyServerPool {
 	download(server: string, file: DownloadableFile, options: DownloadOptions = {}): Promise<DownloadedFile> {
 		const client = this.client(server);
 		if (!client) {
-			return Promise.reject(new ComfyUiError('bad_response', `${server} is not a server of this pool`, { server }));
+			return Promise.reject(new ComfyUiError('comfyui_bad_response', `${server} is not a server of this pool`, { server }));
 		}
 		return client.download(file, options);
 	}
@@ -295,7 +296,7 @@ export class ComfyServerPool {
 				client = await acquire(tried);
 			} catch (error) {
 				// Cancelled or timed out while waiting for a server: that is the outcome, not the last server's failure.
-				if (isComfyUiError(error, 'cancelled') || isComfyUiError(error, 'timeout')) throw error;
+				if (isComfyUiError(error, 'job_cancelled') || isComfyUiError(error, 'comfyui_timeout')) throw error;
 				throw lastError ?? error;
 			}
 			tried.add(client);
@@ -305,7 +306,7 @@ export class ComfyServerPool {
 				slotScheduler().release(client.serverConnection);
 				const movable =
 					error instanceof ComfyUiError &&
-					((error.code === 'unreachable' && !error.requestSent) || (error.code === 'server_error' && error.httpStatus === 503));
+					((error.code === 'comfyui_unreachable' && !error.requestSent) || (error.code === 'comfyui_server_error' && error.upstreamStatus === 503));
 				if (!movable) throw error;
 				client.serverConnection.markDown(error as Error, this.downForMs);
 				lastError = error;
@@ -370,13 +371,13 @@ export class ComfyServerPool {
 	private endedWhileWaiting(reason: 'cancelled' | 'timeout', budget: RunBudget): ComfyUiError {
 		const where = 'it was still waiting for a free server in the pool (every server busy with earlier jobs) and never reached a server';
 		if (reason === 'cancelled') {
-			return new ComfyUiError('cancelled', `ComfyUI job ${budget.promptId} was cancelled: ${where}.`, {
+			return new ComfyUiError('job_cancelled', `ComfyUI job ${budget.promptId} was cancelled: ${where}.`, {
 				promptId: budget.promptId,
 				requestSent: false,
 			});
 		}
 		const limit = budget.holdDeadline !== undefined ? budget.holdDeadline - budget.startedAt : Date.now() - budget.startedAt;
-		return new ComfyUiError('timeout', `ComfyUI job ${budget.promptId} did not finish within ${seconds(limit)} s: ${where}.`, {
+		return new ComfyUiError('comfyui_timeout', `ComfyUI job ${budget.promptId} did not finish within ${seconds(limit)} s: ${where}.`, {
 			promptId: budget.promptId,
 			requestSent: false,
 			hint: 'Raise the timeout, or add servers to the pool.',
@@ -392,14 +393,13 @@ export class ComfyServerPool {
 
 	/** A timeout on the server after a long wait in the pool says so (its message counts only the time on the server). */
 	private withWaitNote(error: unknown, client: ComfyUiClient, budget: RunBudget): unknown {
-		if (!isComfyUiError(error, 'timeout') || budget.heldMs < 1_000) return error;
+		if (!isComfyUiError(error, 'comfyui_timeout') || budget.heldMs < 1_000) return error;
 		const total = budget.timeoutMs ?? client.config.defaultTimeoutMs;
 		const hint = error.hint;
-		const base = hint && error.message.endsWith(`\n${hint}`) ? error.message.slice(0, -hint.length - 1) : error.message;
 		return new ComfyUiError(
-			'timeout',
-			`${base}\nBefore that it waited ${seconds(budget.heldMs)} s in the pool for a free server; the ${seconds(total)} s timeout counts both.`,
-			{ server: error.server, promptId: error.promptId, cancelAction: error.cancelAction, httpStatus: error.httpStatus, hint, cause: error },
+			'comfyui_timeout',
+			`${error.message} Before that it waited ${seconds(budget.heldMs)} s in the pool for a free server; the ${seconds(total)} s timeout counts both.`,
+			{ server: error.server, promptId: error.promptId, cancelAction: error.cancelAction, upstreamStatus: error.upstreamStatus, hint, cause: error },
 		);
 	}
 

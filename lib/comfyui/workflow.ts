@@ -1,39 +1,18 @@
-import { isTemplateError } from '../templates/errors';
 import { parseApiWorkflow, UI_FORMAT_MESSAGE, type ApiNode, type ApiWorkflow } from '../templates/workflow';
-import { ComfyUiError } from './errors';
 
 export type { ApiNode, ApiWorkflow };
 export { UI_FORMAT_MESSAGE };
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-	return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /**
  * Accepts an API-format workflow (object or JSON text, or a POST /prompt body wrapping it) and
- * rejects everything else before it reaches ComfyUI, which would answer the UI format with a bare
- * 500 or an unrelated 400. Detection is lib/templates' parseApiWorkflow (one definition of "UI
- * format" for the whole package); its TemplateErrors become ComfyUiErrors: 'ui_format' with the
- * export instructions, 'validation' naming the node. Returns a deep copy.
+ * refuses everything else before it reaches ComfyUI, which would answer the UI format with a bare
+ * 500 or an unrelated 400. It is lib/templates' parseApiWorkflow: one definition of "UI format"
+ * for the whole package, so the failure has one code whoever finds it (`workflow_ui_format` or
+ * `workflow_invalid`, field `workflow`; ComfyUI's own 400 for a UI-format body maps to the same
+ * code in errors.ts). Returns a deep copy.
  */
 export function ensureApiWorkflow(input: unknown): ApiWorkflow {
-	try {
-		return parseApiWorkflow(input);
-	} catch (error) {
-		if (!isTemplateError(error)) throw error;
-		if (error.code === 'ui_format_workflow') {
-			throw new ComfyUiError('ui_format', "The workflow is in ComfyUI's UI format, not the API format.", {
-				hint: UI_FORMAT_MESSAGE,
-				cause: error,
-			});
-		}
-		const node = error.field && isPlainObject(input) ? input[error.field] : undefined;
-		const classType = isPlainObject(node) && typeof node.class_type === 'string' ? node.class_type : '?';
-		throw new ComfyUiError('validation', error.message, {
-			cause: error,
-			nodeErrors: error.field ? [{ nodeId: error.field, classType, message: error.message }] : [],
-		});
-	}
+	return parseApiWorkflow(input);
 }
 
 /** Root folder of per-run outputs inside ComfyUI's output directory. */

@@ -1,76 +1,25 @@
 /**
- * Campaigns repository: A/B campaigns over template versions, sticky assignment of units
- * (users) to variants, results from the aggregate tables, and promotion of the winner.
+ * Campaigns repository: the SQL over campaigns, campaign_variants, campaign_assignments,
+ * campaign_weights and the aggregate tables (campaign_unit_stats, campaign_variant_stats, kept by
+ * Record Feedback and the executions repository in the same transaction as each event).
  *
- * - Assignment is deterministic (lib/stats assignVariant: GrowthBook FNV-1a of seed + unit id onto
- *   the weights) and persisted on first sight with INSERT … ON CONFLICT DO NOTHING, then read
- *   back, so concurrent workers always agree and later weight changes never move a unit.
- * - Results read only campaign_assignments, campaign_unit_stats and campaign_variant_stats (kept
- *   by Record Feedback in the same transaction as each event), never feedback or executions.
- * - Promotion moves the winning template's production label with setLabel, so it is recorded in
- *   the label history like any other move.
+ * Rows in, rows out. Input is validated by the use cases in lib/campaigns/ before it gets here;
+ * the rules (state transitions, sticky hashing, Thompson allocation, the decision and the words
+ * that explain it, promotion) live there too.
  */
-import { randomBytes } from 'node:crypto';
+import type { PoolClient } from 'pg';
 
-import type { Pool, PoolClient } from 'pg';
-
-import {
-	analyseCampaign,
-	assignVariant,
-	PRIMARY_METRICS,
-	seededRandom,
-	thompsonWeights,
-	type CampaignAnalysis,
-	type CampaignStatus as DecisionStatus,
-	type CampaignVariantInput,
-	type Interval,
-	type PrimaryMetric,
-	type SrmResult,
-} from '../stats';
-import { ConflictError, NotFoundError, PromptLabError } from './errors';
-import { withTransaction, type Queryable } from './pool';
-import { getTemplate, LABEL_PATTERN, resolveVersion, setLabel, type LabelMove, type TemplateRef } from './templates';
+import { ConflictError } from '../errors';
+import type { PrimaryMetric } from '../stats';
+import type { Queryable } from './pool';
 
 export type CampaignStatus = 'draft' | 'running' | 'paused' | 'completed';
 export type CampaignMode = 'fixed' | 'thompson';
+/** A campaign by ID (a UUID) or by name (case-insensitive). */
 export type CampaignRef = { id: string } | { name: string };
 
-export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = ['draft', 'running', 'paused', 'completed'];
-export const CAMPAIGN_MODES: readonly CampaignMode[] = ['fixed', 'thompson'];
-export { PRIMARY_METRICS, type PrimaryMetric };
-
-export const VARIANT_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** How often a Thompson campaign recomputes its split (one worker does it, under a lock). */
-export const THOMPSON_REFRESH_MS = 10 * 60_000;
-/** GrowthBook waits for 100 units per arm before a bandit adapts; smaller campaigns wait for their minimum sample. */
-const THOMPSON_BURN_IN = 100;
-const THOMPSON_DRAWS = 10_000;
-
-export interface CampaignVariantSpec {
-	key: string;
-	/** Template by name or ID. */
-	template: TemplateRef;
-	/** Exact version number; otherwise `label` (default production) is resolved at creation. */
-	version?: number;
-	label?: string;
-	weight: number;
-	isControl: boolean;
-}
-
-export interface CreateCampaignInput {
-	name: string;
-	description?: string;
-	variants: CampaignVariantSpec[];
-	primaryMetric?: PrimaryMetric;
-	minSamplePerVariant?: number;
-	mode?: CampaignMode;
-	/** Minimum share of traffic per variant in Thompson mode (default 0.05). */
-	thompsonFloor?: number;
-	/** Hashing seed; generated when absent. Same seed + unit id → same variant. */
-	seed?: string;
-}
+export const CAMPAIGN_STATUSES = ['draft', 'running', 'paused', 'completed'] as const satisfies readonly CampaignStatus[];
+export const CAMPAIGN_MODES = ['fixed', 'thompson'] as const satisfies readonly CampaignMode[];
 
 export interface CampaignVariant {
 	id: string;
@@ -182,294 +131,175 @@ function toCampaign(row: CampaignRow): Campaign {
 	};
 }
 
-function refCondition(ref: CampaignRef): { sql: string; value: string } {
-	if ('id' in ref) {
-		if (!UUID_PATTERN.test(ref.id)) {
-			throw new NotFoundError(`"${ref.id}" is not a campaign ID (expected a UUID); pick the campaign by name instead`, 'campaign');
-		}
-		return { sql: 'c.id = $1', value: ref.id };
-	}
-	const name = ref.name.trim();
-	if (!name) throw new NotFoundError('No campaign given: pick one from the list, or give its name or ID', 'campaign');
-	return { sql: 'lower(c.name) = lower($1)', value: name };
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** WHERE condition of a reference; null for an ID that is not a UUID (it names no row, and Postgres would refuse the cast). */
+function refCondition(ref: CampaignRef, param: string): { sql: string; value: string } | null {
+	if ('id' in ref) return UUID_PATTERN.test(ref.id) ? { sql: `c.id = ${param}`, value: ref.id } : null;
+	return { sql: `lower(c.name) = lower(${param})`, value: ref.name };
 }
 
-function describeRef(ref: CampaignRef): string {
-	return 'id' in ref ? `with ID ${ref.id}` : `"${ref.name.trim()}"`;
-}
-
-export async function getCampaign(db: Queryable, ref: CampaignRef, options: { forUpdate?: boolean } = {}): Promise<Campaign> {
-	const where = refCondition(ref);
+/** The campaign with its variants, or null; `forUpdate` locks its row until the transaction ends. */
+export async function findCampaign(db: Queryable, ref: CampaignRef, options: { forUpdate?: boolean } = {}): Promise<Campaign | null> {
+	const where = refCondition(ref, '$1');
+	if (!where) return null;
 	const { rows } = await db.query<CampaignRow>(
 		`SELECT ${CAMPAIGN_COLUMNS} FROM campaigns c WHERE ${where.sql}${options.forUpdate ? ' FOR UPDATE OF c' : ''}`,
 		[where.value],
 	);
-	if (rows.length === 0) throw new NotFoundError(`Campaign ${describeRef(ref)} not found`, 'campaign');
-	return toCampaign(rows[0]);
+	return rows.length ? toCampaign(rows[0]) : null;
 }
 
-export interface CampaignFilters {
+/** Columns Get Many may sort by: input names → SQL. Nothing else reaches ORDER BY. */
+const CAMPAIGN_SORT_COLUMNS = {
+	createdAt: 'c.created_at',
+	updatedAt: 'c.updated_at',
+	startedAt: 'c.started_at',
+	name: 'lower(c.name)',
+	status: 'c.status',
+} as const;
+export type CampaignSortField = keyof typeof CAMPAIGN_SORT_COLUMNS;
+export const CAMPAIGN_SORT_FIELDS = Object.keys(CAMPAIGN_SORT_COLUMNS) as [CampaignSortField, ...CampaignSortField[]];
+
+const SORT_ORDERS = { asc: 'ASC NULLS LAST', desc: 'DESC NULLS LAST' } as const;
+export type SortOrder = keyof typeof SORT_ORDERS;
+
+export interface CampaignQuery {
 	status?: CampaignStatus;
+	/** Text to find in the name or description (matched literally, case-insensitive). */
 	search?: string;
+	sortBy: CampaignSortField;
+	sortOrder: SortOrder;
 	limit: number;
-	offset?: number;
+	offset: number;
 }
 
-export async function listCampaigns(
-	db: Queryable,
-	filters: CampaignFilters,
-): Promise<{ items: Campaign[]; total: number; nextOffset: number | null }> {
+export interface CampaignPage {
+	items: Campaign[];
+	total: number;
+	nextOffset: number | null;
+}
+
+export async function queryCampaigns(db: Queryable, query: CampaignQuery): Promise<CampaignPage> {
 	const where: string[] = [];
 	const values: unknown[] = [];
 	const param = (value: unknown) => {
 		values.push(value);
 		return `$${values.length}`;
 	};
-	if (filters.status) {
-		if (!CAMPAIGN_STATUSES.includes(filters.status)) {
-			throw new ConflictError(`Unknown status "${String(filters.status)}" (use ${CAMPAIGN_STATUSES.join(', ')})`, 'status');
-		}
-		where.push(`c.status = ${param(filters.status)}`);
+	if (query.status) where.push(`c.status = ${param(query.status)}`);
+	if (query.search) {
+		const pattern = param(`%${query.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+		where.push(`(c.name ILIKE ${pattern} OR c.description ILIKE ${pattern})`);
 	}
-	if (filters.search?.trim()) {
-		const p = param(`%${filters.search.trim().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
-		where.push(`(c.name ILIKE ${p} OR c.description ILIKE ${p})`);
-	}
-	const offset = filters.offset ?? 0;
 	const { rows } = await db.query<CampaignRow>(
 		`SELECT ${CAMPAIGN_COLUMNS}, count(*) OVER () AS total FROM campaigns c
 		 ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-		 ORDER BY c.created_at DESC, c.id LIMIT ${param(filters.limit)} OFFSET ${param(offset)}`,
+		 ORDER BY ${CAMPAIGN_SORT_COLUMNS[query.sortBy]} ${SORT_ORDERS[query.sortOrder]}, c.id
+		 LIMIT ${param(query.limit)} OFFSET ${param(query.offset)}`,
 		values,
 	);
 	const total = rows.length ? Number(rows[0].total) : 0;
+	const offset = query.offset;
 	return { items: rows.map(toCampaign), total, nextOffset: offset + rows.length < total ? offset + rows.length : null };
 }
 
-// ───────────────────────────── create ─────────────────────────────
+// ───────────────────────────── writes ─────────────────────────────
 
-/** Checks everything that does not need the database, so a bad request writes nothing. */
-function validateCreate(input: CreateCampaignInput): Required<Omit<CreateCampaignInput, 'description' | 'seed'>> & {
+export interface CampaignRecord {
+	name: string;
 	description: string;
+	primaryMetric: PrimaryMetric;
+	mode: CampaignMode;
+	thompsonFloor: number;
+	minSamplePerVariant: number;
 	seed: string;
-} {
-	const name = (input.name ?? '').trim();
-	if (!name) throw new ConflictError('A campaign needs a name', 'name');
-	if (name.length > 200) throw new ConflictError('The campaign name must be at most 200 characters', 'name');
-	const variants = input.variants ?? [];
-	if (variants.length < 2) {
-		throw new ConflictError(`A campaign needs at least two variants (a control and one to compare), got ${variants.length}`, 'variants');
-	}
-	const keys = new Set<string>();
-	variants.forEach((v, i) => {
-		const key = (v.key ?? '').trim();
-		const where = `Variant ${i + 1}`;
-		if (!VARIANT_KEY_PATTERN.test(key)) {
-			throw new ConflictError(
-				`${where}: key "${key}" is invalid: use 1–40 letters, digits, ".", "_" or "-" (e.g. "control", "B")`,
-				'variants',
-			);
-		}
-		if (keys.has(key.toLowerCase())) throw new ConflictError(`${where}: key "${key}" is used twice; every variant needs its own key`, 'variants');
-		keys.add(key.toLowerCase());
-		if (typeof v.weight !== 'number' || !Number.isFinite(v.weight) || v.weight < 0) {
-			throw new ConflictError(`${where} ("${key}"): weight must be a number of 0 or more, got ${String(v.weight)}`, 'variants');
-		}
-		if (v.version !== undefined && (!Number.isInteger(v.version) || v.version < 1)) {
-			throw new ConflictError(`${where} ("${key}"): version must be a whole number of 1 or more, got ${String(v.version)}`, 'variants');
-		}
-		if (v.label !== undefined && v.version === undefined && !LABEL_PATTERN.test(v.label.trim())) {
-			throw new ConflictError(`${where} ("${key}"): "${v.label}" is neither a version number nor a valid label`, 'variants');
-		}
-	});
-	const controls = variants.filter((v) => v.isControl);
-	if (controls.length !== 1) {
-		throw new ConflictError(
-			controls.length === 0
-				? 'No variant is marked as the control: mark exactly one (usually the current production version)'
-				: `${controls.length} variants are marked as the control (${controls.map((v) => `"${v.key}"`).join(', ')}): mark exactly one`,
-			'variants',
-		);
-	}
-	const totalWeight = variants.reduce((s, v) => s + v.weight, 0);
-	if (!(totalWeight > 0)) throw new ConflictError('All variant weights are 0: at least the control needs a weight above 0', 'variants');
-	if (!(controls[0].weight > 0)) {
-		throw new ConflictError(`The control "${controls[0].key}" has weight 0: it needs traffic to compare against`, 'variants');
-	}
-	const primaryMetric = input.primaryMetric ?? 'good_rating_share';
-	if (!PRIMARY_METRICS.includes(primaryMetric)) {
-		throw new ConflictError(`Unknown primary metric "${String(primaryMetric)}" (use ${PRIMARY_METRICS.join(', ')})`, 'primaryMetric');
-	}
-	const minSamplePerVariant = input.minSamplePerVariant ?? 100;
-	if (!Number.isInteger(minSamplePerVariant) || minSamplePerVariant < 1) {
-		throw new ConflictError(`Minimum sample per variant must be a whole number of 1 or more, got ${String(minSamplePerVariant)}`, 'minSamplePerVariant');
-	}
-	const mode = input.mode ?? 'fixed';
-	if (!CAMPAIGN_MODES.includes(mode)) throw new ConflictError(`Unknown mode "${String(mode)}" (use fixed or thompson)`, 'mode');
-	const thompsonFloor = input.thompsonFloor ?? 0.05;
-	const activeArms = variants.filter((v) => v.weight > 0).length;
-	if (!(thompsonFloor >= 0) || (mode === 'thompson' && thompsonFloor * activeArms > 1 + 1e-12) || thompsonFloor >= 1) {
-		throw new ConflictError(
-			`Thompson floor must be between 0 and 1/${activeArms} (the number of variants with a weight), got ${String(thompsonFloor)}`,
-			'thompsonFloor',
-		);
-	}
-	const seed = input.seed?.trim() || randomBytes(12).toString('hex');
-	return {
-		name,
-		description: input.description ?? '',
-		variants: variants.map((v) => ({ ...v, key: v.key.trim() })),
-		primaryMetric,
-		minSamplePerVariant,
-		mode,
-		thompsonFloor,
-		seed,
-	};
 }
 
-export async function createCampaign(pool: Pool, input: CreateCampaignInput): Promise<Campaign> {
-	const spec = validateCreate(input);
+/** Inserts a draft campaign; a name taken (case-insensitively) is campaign_name_taken. */
+export async function insertCampaign(client: PoolClient, campaign: CampaignRecord): Promise<string> {
 	try {
-		return await withTransaction(pool, async (client) => {
-			const { rows } = await client.query<{ id: string }>(
-				`INSERT INTO campaigns (name, description, primary_metric, mode, thompson_floor, min_sample_per_variant, seed)
-				 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-				[spec.name, spec.description, spec.primaryMetric, spec.mode, spec.thompsonFloor, spec.minSamplePerVariant, spec.seed],
-			);
-			const campaignId = rows[0].id;
-			for (const [position, v] of spec.variants.entries()) {
-				const where = `Variant ${position + 1} ("${v.key}")`;
-				try {
-					const template = await getTemplate(client, v.template);
-					if (template.archived) throw new ConflictError(`template "${template.name}" is archived`, 'variants');
-					const selector = v.version !== undefined ? { version: v.version } : { label: v.label?.trim() || 'production' };
-					const { version, resolvedBy } = await resolveVersion(client, template, selector);
-					await client.query(
-						`INSERT INTO campaign_variants (campaign_id, key, position, template_id, version_id, label, weight, is_control)
-						 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-						[campaignId, v.key, position, template.id, version.id, resolvedBy === 'label' ? (selector.label ?? null) : null, v.weight, v.isControl],
-					);
-				} catch (error) {
-					if (error instanceof PromptLabError) throw new (error.constructor as typeof PromptLabError)(`${where}: ${error.message}`, 'variants');
-					throw error;
-				}
-			}
-			return getCampaign(client, { id: campaignId });
-		});
+		const { rows } = await client.query<{ id: string }>(
+			`INSERT INTO campaigns (name, description, primary_metric, mode, thompson_floor, min_sample_per_variant, seed)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			[campaign.name, campaign.description, campaign.primaryMetric, campaign.mode, campaign.thompsonFloor, campaign.minSamplePerVariant, campaign.seed],
+		);
+		return rows[0].id;
 	} catch (error) {
 		const e = error as { code?: string; constraint?: string };
 		if (e?.code === '23505' && e.constraint === 'campaigns_name_key') {
-			throw new ConflictError(`A campaign named "${spec.name}" already exists; choose another name`, 'name');
+			throw new ConflictError('campaign_name_taken', `A campaign named "${campaign.name}" already exists`, {
+				field: 'name',
+				hint: 'Choose another name',
+				cause: error,
+			});
 		}
 		throw error;
 	}
 }
 
-// ───────────────────────────── lifecycle ─────────────────────────────
-
-const TRANSITIONS: Record<'start' | 'pause' | 'complete', { from: CampaignStatus[]; to: CampaignStatus }> = {
-	start: { from: ['draft', 'paused'], to: 'running' },
-	pause: { from: ['running'], to: 'paused' },
-	complete: { from: ['draft', 'running', 'paused'], to: 'completed' },
-};
-
-const PAST = { start: 'started', pause: 'paused', complete: 'completed' } as const;
-
-async function transition(pool: Pool, ref: CampaignRef, action: keyof typeof TRANSITIONS): Promise<Campaign> {
-	const rule = TRANSITIONS[action];
-	return withTransaction(pool, async (client) => {
-		const campaign = await getCampaign(client, ref, { forUpdate: true });
-		if (campaign.status === rule.to) return campaign; // repeating an action is harmless
-		if (!rule.from.includes(campaign.status)) {
-			throw new ConflictError(
-				campaign.status === 'completed'
-					? `Campaign "${campaign.name}" is completed and cannot be ${action === 'start' ? 'restarted' : 'paused'}; create a new campaign instead`
-					: `Campaign "${campaign.name}" is ${campaign.status}; only a ${rule.from.join(' or ')} campaign can be ${PAST[action]}`,
-				'campaign',
-			);
-		}
-		await client.query(
-			`UPDATE campaigns SET status = $2, updated_at = now(),
-				started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
-				completed_at = CASE WHEN $2 = 'completed' THEN now() ELSE completed_at END
-			 WHERE id = $1`,
-			[campaign.id, rule.to],
-		);
-		return getCampaign(client, { id: campaign.id });
-	});
+export interface VariantRecord {
+	campaignId: string;
+	key: string;
+	position: number;
+	templateId: string;
+	versionId: string;
+	label: string | null;
+	weight: number;
+	isControl: boolean;
 }
 
-export const startCampaign = (pool: Pool, ref: CampaignRef): Promise<Campaign> => transition(pool, ref, 'start');
-export const pauseCampaign = (pool: Pool, ref: CampaignRef): Promise<Campaign> => transition(pool, ref, 'pause');
-export const completeCampaign = (pool: Pool, ref: CampaignRef): Promise<Campaign> => transition(pool, ref, 'complete');
+export async function insertVariant(client: PoolClient, variant: VariantRecord): Promise<void> {
+	await client.query(
+		`INSERT INTO campaign_variants (campaign_id, key, position, template_id, version_id, label, weight, is_control)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		[variant.campaignId, variant.key, variant.position, variant.templateId, variant.versionId, variant.label, variant.weight, variant.isControl],
+	);
+}
+
+/** Sets the status, stamping started_at on the first start and completed_at on completion. */
+export async function updateCampaignStatus(db: Queryable, campaignId: string, status: CampaignStatus): Promise<void> {
+	await db.query(
+		`UPDATE campaigns SET status = $2, updated_at = now(),
+			started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
+			completed_at = CASE WHEN $2 = 'completed' THEN now() ELSE completed_at END
+		 WHERE id = $1`,
+		[campaignId, status],
+	);
+}
+
+/** Records the winner and completes the campaign (keeping an earlier completion time). */
+export async function recordWinner(db: Queryable, campaignId: string, variantId: string): Promise<void> {
+	await db.query(
+		`UPDATE campaigns SET winner_variant_id = $2, status = 'completed', completed_at = coalesce(completed_at, now()), updated_at = now()
+		 WHERE id = $1`,
+		[campaignId, variantId],
+	);
+}
 
 // ───────────────────────────── assignment ─────────────────────────────
 
-export interface Assignment {
-	campaignId: string;
-	campaignName: string;
-	campaignStatus: CampaignStatus;
-	unitId: string;
-	variantId: string;
-	variantKey: string;
-	templateId: string;
-	templateName: string;
-	version: number;
-	versionId: string;
-	label: string | null;
-	isControl: boolean;
-	/** The unit was assigned by this call (false: an earlier assignment, or not persisted). */
-	isNew: boolean;
-	/** Whether the assignment is stored (false for paused/completed campaigns). */
-	persisted: boolean;
-	/** 'hash': split by weights; 'control'/'winner': the campaign is not running. */
-	assignedBy: 'hash' | 'control' | 'winner';
+export interface WeightsRecord {
+	id: string;
+	weights: number[];
+	computedAt: string;
 }
 
-export interface AssignOptions {
-	/** Age after which a Thompson campaign recomputes its split (default THOMPSON_REFRESH_MS). */
-	thompsonRefreshMs?: number;
+export interface AssignmentContext {
+	campaign: Campaign;
+	/** The variant the unit was assigned to before, if any. */
+	assignedVariantId: string | null;
+	/** The allocation in force (Thompson campaigns only). */
+	latestWeights: WeightsRecord | null;
 }
 
-interface AssignRow extends CampaignRow {
-	assigned_variant_id: string | null;
-	latest_weights: { id: string | number; weights: number[]; computed_at: string } | null;
-}
-
-function assignmentOf(campaign: Campaign, unitId: string, variant: CampaignVariant, extra: Pick<Assignment, 'isNew' | 'persisted' | 'assignedBy'>): Assignment {
-	return {
-		campaignId: campaign.id,
-		campaignName: campaign.name,
-		campaignStatus: campaign.status,
-		unitId,
-		variantId: variant.id,
-		variantKey: variant.key,
-		templateId: variant.templateId,
-		templateName: variant.templateName,
-		version: variant.version,
-		versionId: variant.versionId,
-		label: variant.label,
-		isControl: variant.isControl,
-		...extra,
-	};
-}
-
-export function normaliseUnitId(unitId: unknown): string {
-	const id = typeof unitId === 'number' ? String(unitId) : typeof unitId === 'string' ? unitId.trim() : '';
-	if (!id) throw new ConflictError('A unit ID (user or client ID) is required to assign a variant', 'unitId');
-	if (id.length > 500) throw new ConflictError('The unit ID must be at most 500 characters', 'unitId');
-	return id;
-}
-
-/**
- * The variant for a unit. Running campaigns hash the unit onto the weights and persist the first
- * assignment (sticky, race-free); paused or completed campaigns answer with the winner (once
- * promoted) or the control without storing anything; a draft campaign is an error.
- */
-export async function assignUnit(pool: Pool, ref: CampaignRef, rawUnitId: unknown, options: AssignOptions = {}): Promise<Assignment> {
-	const unitId = normaliseUnitId(rawUnitId);
-	const where = refCondition(ref);
-	const { rows } = await pool.query<AssignRow>(
+/** Everything an assignment needs, in one round trip: the campaign, the unit's earlier variant, the latest allocation. */
+export async function findAssignmentContext(db: Queryable, ref: CampaignRef, unitId: string): Promise<AssignmentContext | null> {
+	const where = refCondition(ref, '$1');
+	if (!where) return null;
+	const { rows } = await db.query<
+		CampaignRow & { assigned_variant_id: string | null; latest_weights: { id: string | number; weights: number[]; computed_at: string } | null }
+	>(
 		`SELECT ${CAMPAIGN_COLUMNS},
 			(SELECT a.variant_id FROM campaign_assignments a WHERE a.campaign_id = c.id AND a.unit_id = $2) AS assigned_variant_id,
 			CASE WHEN c.mode = 'thompson' THEN (SELECT row_to_json(w) FROM (SELECT id, weights, computed_at FROM campaign_weights
@@ -477,78 +307,88 @@ export async function assignUnit(pool: Pool, ref: CampaignRef, rawUnitId: unknow
 		 FROM campaigns c WHERE ${where.sql}`,
 		[where.value, unitId],
 	);
-	if (rows.length === 0) throw new NotFoundError(`Campaign ${describeRef(ref)} not found`, 'campaign');
+	if (rows.length === 0) return null;
 	const row = rows[0];
-	const campaign = toCampaign(row);
-	if (campaign.status === 'draft') {
-		throw new ConflictError(`Campaign "${campaign.name}" is a draft: start it first (operation Start)`, 'campaign');
-	}
-	const control = campaign.variants.find((v) => v.isControl) as CampaignVariant;
-	if (campaign.status !== 'running') {
-		const winner = campaign.variants.find((v) => v.id === campaign.winnerVariantId);
-		return assignmentOf(campaign, unitId, winner ?? control, { isNew: false, persisted: false, assignedBy: winner ? 'winner' : 'control' });
-	}
-	const byId = (id: string) => campaign.variants.find((v) => v.id === id) as CampaignVariant;
-	if (row.assigned_variant_id) return assignmentOf(campaign, unitId, byId(row.assigned_variant_id), { isNew: false, persisted: true, assignedBy: 'hash' });
-
-	let weights = campaign.variants.map((v) => v.weight);
-	let weightsId: string | null = null;
-	if (campaign.mode === 'thompson') {
-		const current = await currentThompsonWeights(pool, campaign, row.latest_weights, options.thompsonRefreshMs ?? THOMPSON_REFRESH_MS);
-		weights = current.weights;
-		weightsId = current.id;
-	}
-	const index = assignVariant(campaign.seed, unitId, weights);
-	const proposed = campaign.variants[index];
-	const inserted = await pool.query<{ variant_id: string }>(
-		`INSERT INTO campaign_assignments (campaign_id, unit_id, variant_id, weights_id) VALUES ($1, $2, $3, $4)
-		 ON CONFLICT (campaign_id, unit_id) DO NOTHING RETURNING variant_id`,
-		[campaign.id, unitId, proposed.id, weightsId],
-	);
-	if (inserted.rows.length > 0) return assignmentOf(campaign, unitId, proposed, { isNew: true, persisted: true, assignedBy: 'hash' });
-	// Another worker assigned the unit between our read and our insert: its row wins.
-	const existing = await pool.query<{ variant_id: string }>(
-		'SELECT variant_id FROM campaign_assignments WHERE campaign_id = $1 AND unit_id = $2',
-		[campaign.id, unitId],
-	);
-	return assignmentOf(campaign, unitId, byId(existing.rows[0].variant_id), { isNew: false, persisted: true, assignedBy: 'hash' });
-}
-
-// ───────────────────────────── Thompson weights ─────────────────────────────
-
-interface WeightsRow {
-	id: string;
-	weights: number[];
+	const latest = row.latest_weights;
+	return {
+		campaign: toCampaign(row),
+		assignedVariantId: row.assigned_variant_id,
+		latestWeights: latest ? { id: String(latest.id), weights: latest.weights.map(Number), computedAt: latest.computed_at } : null,
+	};
 }
 
 /**
- * The allocation in force. It lives in campaign_weights, so every worker uses the same split and
- * the SRM check knows which split each unit was drawn from. When it is older than `refreshMs`,
- * one worker (advisory try-lock) recomputes it; the others keep using the current one meanwhile.
+ * Stores the unit's variant unless the unit has one already (first sight wins, race-free).
+ * Returns the stored variant ID and whether this call stored it.
  */
-async function currentThompsonWeights(
-	pool: Pool,
-	campaign: Campaign,
-	latest: AssignRow['latest_weights'],
-	refreshMs: number,
-): Promise<WeightsRow> {
-	const fresh = latest && Date.now() - new Date(latest.computed_at).getTime() < refreshMs;
-	if (latest && fresh) return { id: String(latest.id), weights: latest.weights.map(Number) };
-	const recomputed = await refreshThompsonWeights(pool, campaign, refreshMs);
-	if (recomputed) return recomputed;
-	if (latest) return { id: String(latest.id), weights: latest.weights.map(Number) };
-	// Another worker is writing the first allocation right now: wait for it.
-	return (await refreshThompsonWeights(pool, campaign, refreshMs, true)) as WeightsRow;
+export async function insertAssignment(
+	db: Queryable,
+	assignment: { campaignId: string; unitId: string; variantId: string; weightsId: string | null },
+): Promise<{ variantId: string; inserted: boolean }> {
+	const inserted = await db.query<{ variant_id: string }>(
+		`INSERT INTO campaign_assignments (campaign_id, unit_id, variant_id, weights_id) VALUES ($1, $2, $3, $4)
+		 ON CONFLICT (campaign_id, unit_id) DO NOTHING RETURNING variant_id`,
+		[assignment.campaignId, assignment.unitId, assignment.variantId, assignment.weightsId],
+	);
+	if (inserted.rows.length > 0) return { variantId: inserted.rows[0].variant_id, inserted: true };
+	// Another worker assigned the unit between our read and our insert: its row wins.
+	const existing = await db.query<{ variant_id: string }>(
+		'SELECT variant_id FROM campaign_assignments WHERE campaign_id = $1 AND unit_id = $2',
+		[assignment.campaignId, assignment.unitId],
+	);
+	return { variantId: existing.rows[0].variant_id, inserted: false };
 }
 
-export interface ArmAggregates {
+// ───────────────────────────── Thompson allocations ─────────────────────────────
+
+/**
+ * Takes the transaction-scoped advisory lock under which one worker recomputes a campaign's
+ * allocation: `wait` blocks until it is free, otherwise false when another worker holds it.
+ */
+export async function lockAllocation(client: PoolClient, campaignId: string, wait: boolean): Promise<boolean> {
+	const lockKey = `n8n-nodes-promptlab:thompson:${campaignId}`;
+	if (wait) {
+		await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockKey]);
+		return true;
+	}
+	const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [lockKey]);
+	return rows[0].locked;
+}
+
+/** The newest allocation, whether it is younger than `freshMs` by the database clock, and how many there are. */
+export async function latestAllocation(
+	db: Queryable,
+	campaignId: string,
+	freshMs: number,
+): Promise<{ id: string; weights: number[]; fresh: boolean; periods: number } | null> {
+	const { rows } = await db.query<{ id: string; weights: number[]; fresh: boolean; periods: string }>(
+		`SELECT id, weights, computed_at > now() - make_interval(secs => $2::float8 / 1000) AS fresh,
+			(SELECT count(*) FROM campaign_weights WHERE campaign_id = $1) AS periods
+		 FROM campaign_weights WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1`,
+		[campaignId, freshMs],
+	);
+	if (rows.length === 0) return null;
+	return { id: String(rows[0].id), weights: rows[0].weights.map(Number), fresh: rows[0].fresh, periods: Number(rows[0].periods) };
+}
+
+export async function insertAllocation(db: Queryable, campaignId: string, weights: number[], basis: Record<string, unknown>): Promise<string> {
+	const { rows } = await db.query<{ id: string }>(
+		'INSERT INTO campaign_weights (campaign_id, weights, basis) VALUES ($1, $2, $3) RETURNING id',
+		[campaignId, weights, JSON.stringify(basis)],
+	);
+	return String(rows[0].id);
+}
+
+/** Per variant (in position order): rated units with their summed good-rating shares, finished and succeeded executions. */
+export interface ArmCounts {
 	variantId: string;
-	trials: number;
-	successes: number;
+	ratedUnits: number;
+	goodShareSum: number;
+	finished: number;
+	succeeded: number;
 }
 
-/** The per-arm counts a Thompson allocation is computed from, matching the primary metric. */
-async function armAggregates(db: Queryable, campaign: Campaign): Promise<ArmAggregates[]> {
+export async function armCounts(db: Queryable, campaignId: string): Promise<ArmCounts[]> {
 	const { rows } = await db.query<{ id: string; rated_units: string; good_share_sum: number; finished: string; succeeded: string }>(
 		`SELECT v.id,
 			coalesce(u.rated_units, 0) AS rated_units, coalesce(u.good_share_sum, 0) AS good_share_sum,
@@ -560,178 +400,72 @@ async function armAggregates(db: Queryable, campaign: Campaign): Promise<ArmAggr
 			FROM campaign_unit_stats us WHERE us.variant_id = v.id) u ON true
 		 LEFT JOIN campaign_variant_stats s ON s.variant_id = v.id
 		 WHERE v.campaign_id = $1 ORDER BY v.position`,
-		[campaign.id],
+		[campaignId],
 	);
-	return rows.map((r) =>
-		campaign.primaryMetric === 'success_rate'
-			? { variantId: r.id, trials: Number(r.finished), successes: Number(r.succeeded) }
-			: // mean_rating campaigns also explore on the good-rating share: a Beta posterior needs a proportion
-				{ variantId: r.id, trials: Number(r.rated_units), successes: Math.min(Number(r.good_share_sum), Number(r.rated_units)) },
-	);
+	return rows.map((r) => ({
+		variantId: r.id,
+		ratedUnits: Number(r.rated_units),
+		goodShareSum: Number(r.good_share_sum),
+		finished: Number(r.finished),
+		succeeded: Number(r.succeeded),
+	}));
 }
 
-/**
- * Allocation for the next period: during burn-in (an active arm below min(100, minimum sample))
- * the configured weights; afterwards P(arm is best) by Thompson sampling with the campaign's
- * floor. Variants with weight 0 stay at 0. Deterministic for a given history (seeded draws).
- */
-export function computeThompsonAllocation(campaign: Pick<Campaign, 'variants' | 'thompsonFloor' | 'minSamplePerVariant' | 'seed'>, arms: ArmAggregates[], period: number): number[] {
-	const configured = campaign.variants.map((v) => v.weight);
-	const active = campaign.variants.map((v, i) => ({ i, weight: v.weight, arm: arms[i] })).filter((a) => a.weight > 0);
-	const burnIn = Math.min(THOMPSON_BURN_IN, campaign.minSamplePerVariant);
-	if (active.length < 2 || active.some((a) => a.arm.trials < burnIn)) {
-		const total = configured.reduce((s, w) => s + w, 0);
-		return configured.map((w) => w / total);
-	}
-	const shares = thompsonWeights(
-		active.map((a) => ({ successes: a.arm.successes, trials: a.arm.trials })),
-		{ floor: campaign.thompsonFloor, draws: THOMPSON_DRAWS, random: seededRandom(`${campaign.seed}:${period}`) },
+/** Every allocation period of a campaign with the units assigned under it. */
+export async function allocationPeriods(db: Queryable, campaignId: string): Promise<{ weights: number[]; units: number }[]> {
+	const { rows } = await db.query<{ weights: number[]; units: string }>(
+		`SELECT w.weights, coalesce(p.units, 0) AS units
+		 FROM campaign_weights w
+		 LEFT JOIN (SELECT weights_id, count(*) AS units FROM campaign_assignments
+		            WHERE campaign_id = $1 AND weights_id IS NOT NULL GROUP BY weights_id) p ON p.weights_id = w.id
+		 WHERE w.campaign_id = $1`,
+		[campaignId],
 	);
-	const weights = configured.map(() => 0);
-	active.forEach((a, k) => {
-		weights[a.i] = shares[k];
-	});
-	return weights;
-}
-
-async function refreshThompsonWeights(pool: Pool, campaign: Campaign, refreshMs: number, wait = false): Promise<WeightsRow | null> {
-	return withTransaction(pool, async (client) => {
-		const lockKey = `n8n-nodes-promptlab:thompson:${campaign.id}`;
-		if (wait) {
-			await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockKey]);
-		} else {
-			const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [lockKey]);
-			if (!rows[0].locked) return null;
-		}
-		// Re-check under the lock: another worker may have just written a fresh allocation.
-		const latest = await client.query<{ id: string; weights: number[]; fresh: boolean; periods: string }>(
-			`SELECT id, weights, computed_at > now() - make_interval(secs => $2::float8 / 1000) AS fresh,
-				(SELECT count(*) FROM campaign_weights WHERE campaign_id = $1) AS periods
-			 FROM campaign_weights WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1`,
-			[campaign.id, refreshMs],
-		);
-		if (latest.rows[0]?.fresh) return { id: String(latest.rows[0].id), weights: latest.rows[0].weights.map(Number) };
-		const arms = await armAggregates(client, campaign);
-		const period = Number(latest.rows[0]?.periods ?? 0);
-		const weights = computeThompsonAllocation(campaign, arms, period);
-		const basis = Object.fromEntries(campaign.variants.map((v, i) => [v.key, { trials: arms[i].trials, successes: arms[i].successes }]));
-		const { rows } = await client.query<{ id: string }>(
-			'INSERT INTO campaign_weights (campaign_id, weights, basis) VALUES ($1, $2, $3) RETURNING id',
-			[campaign.id, weights, JSON.stringify(basis)],
-		);
-		return { id: String(rows[0].id), weights };
-	});
+	return rows.map((r) => ({ weights: r.weights.map(Number), units: Number(r.units) }));
 }
 
 // ───────────────────────────── results ─────────────────────────────
 
-export interface VariantResult {
-	id: string;
-	key: string;
-	isControl: boolean;
-	templateId: string;
-	templateName: string;
-	version: number;
-	versionId: string;
-	label: string | null;
-	weight: number;
-	units: number;
-	expectedUnitShare: number;
-	observedUnitShare: number | null;
-	/** Executions started for the variant (any status). */
-	executions: number;
-	/** Finished executions (succeeded + failed): the sample of the success rate. */
-	finishedExecutions: number;
-	succeeded: number;
-	failed: number;
-	successRate: { value: number | null; ci: Interval | null };
-	ratedUnits: number;
-	/** Rated units / assigned units. */
-	ratedShare: number | null;
-	/** Mean over rated units of each unit's mean rating. */
-	meanRating: { value: number | null; ci: Interval | null };
-	/** Mean over rated units of each unit's share of ratings ≥ 4 (the default primary metric). */
-	goodRatingShare: { value: number | null; ci: Interval | null };
-	meanDurationMs: number | null;
-	/** Per-rating descriptive totals (not used for any test). */
-	ratings: { count: number; mean: number | null; goodShare: number | null };
-	meetsMinimumSample: boolean;
-	/** Primary metric vs the control (null for the control, or too little data). */
-	vsControl: {
-		metric: PrimaryMetric;
-		difference: number;
-		differenceCi: Interval;
-		relativeLift: number | null;
-		chanceToBeatControl: number;
-		expectedLoss: number;
-		pValue: number;
-		adjustedPValue: number;
-	} | null;
-}
-
-export interface CampaignResults {
-	campaign: Omit<Campaign, 'variants'>;
-	primaryMetric: PrimaryMetric;
-	variants: VariantResult[];
-	/** Sample-ratio-mismatch check on assigned units (alert when p < 0.001). */
-	srm: SrmResult;
-	/** The same on rated units: a mismatch there is a response-bias warning. */
-	ratedUnitsSrm: SrmResult;
-	decision: {
-		status: DecisionStatus;
-		winnerVariantId: string | null;
-		winnerVariantKey: string | null;
-		/** "keep running", "B wins", "no difference", "sample ratio mismatch". */
-		summary: string;
-		reasons: string[];
-	};
-	/** Expected unit share per variant used by the SRM check (time-weighted in Thompson mode). */
-	expectedSplit: number[];
-	analysis: CampaignAnalysis;
-	computedAt: string;
-}
-
-export interface ResultsOptions {
-	alpha?: number;
-	ctwThreshold?: number;
-	maxExpectedLoss?: number;
-	horizonPerVariant?: number;
-	sequentialTuningN?: number;
-}
-
-interface AggregateRow {
-	id: string;
-	units: string;
-	rated_units: string;
-	good_share_sum: number;
-	unit_mean_rating_sum: number;
-	unit_mean_rating_sum_sq: number;
-	executions: string;
-	succeeded: string;
-	failed: string;
-	duration_ms_sum: string;
-	duration_count: string;
-	rating_count: string;
-	rating_sum: string;
-	good_count: string;
-}
-
 /**
- * The analyseCampaign inputs of a campaign, read from the aggregate tables only: units from
+ * Per variant (in position order), from the aggregate tables only: units from
  * campaign_assignments (index on variant_id), per-unit rating sums from campaign_unit_stats (the
- * SQL of lib/stats/decision.ts), execution totals from campaign_variant_stats.
+ * sums lib/stats/decision.ts works on), execution and rating totals from campaign_variant_stats.
  */
-export interface ExecutionTotals {
+export interface VariantAggregates {
+	variantId: string;
+	units: number;
+	ratedUnits: number;
+	goodShareSum: number;
+	unitMeanRatingSum: number;
+	unitMeanRatingSumSq: number;
+	/** Executions started (any status). */
 	executions: number;
 	succeeded: number;
 	failed: number;
+	durationMsSum: number;
+	durationCount: number;
+	ratingCount: number;
+	ratingSum: number;
+	goodCount: number;
 }
 
-export async function campaignAnalysisInputs(
-	db: Queryable,
-	campaign: Campaign,
-): Promise<{ inputs: CampaignVariantInput[]; expectedSplit: number[]; totals: ExecutionTotals[] }> {
-	const { rows } = await db.query<AggregateRow>(
+export async function variantAggregates(db: Queryable, campaignId: string): Promise<VariantAggregates[]> {
+	const { rows } = await db.query<{
+		id: string;
+		units: string;
+		rated_units: string;
+		good_share_sum: number;
+		unit_mean_rating_sum: number;
+		unit_mean_rating_sum_sq: number;
+		executions: string;
+		succeeded: string;
+		failed: string;
+		duration_ms_sum: string;
+		duration_count: string;
+		rating_count: string;
+		rating_sum: string;
+		good_count: string;
+	}>(
 		`SELECT v.id,
 			(SELECT count(*) FROM campaign_assignments a WHERE a.variant_id = v.id) AS units,
 			coalesce(u.rated_units, 0) AS rated_units, coalesce(u.good_share_sum, 0) AS good_share_sum,
@@ -748,244 +482,22 @@ export async function campaignAnalysisInputs(
 			FROM campaign_unit_stats us WHERE us.variant_id = v.id AND us.rating_count > 0) u ON true
 		 LEFT JOIN campaign_variant_stats s ON s.variant_id = v.id
 		 WHERE v.campaign_id = $1 ORDER BY v.position`,
-		[campaign.id],
+		[campaignId],
 	);
-	const inputs = rows.map((r, i): CampaignVariantInput => {
-		const v = campaign.variants[i];
-		return {
-			id: v.id,
-			key: v.key,
-			isControl: v.isControl,
-			weight: v.weight,
-			units: Number(r.units),
-			ratedUnits: Number(r.rated_units),
-			goodShareSum: Number(r.good_share_sum),
-			unitMeanRatingSum: Number(r.unit_mean_rating_sum),
-			unitMeanRatingSumSq: Number(r.unit_mean_rating_sum_sq),
-			// the success rate is over finished runs (succeeded + failed); queued, running or cancelled ones are not outcomes
-			executions: Number(r.succeeded) + Number(r.failed),
-			succeeded: Number(r.succeeded),
-			durationMsSum: Number(r.duration_ms_sum),
-			durationCount: Number(r.duration_count),
-			ratingCount: Number(r.rating_count),
-			ratingSum: Number(r.rating_sum),
-			goodCount: Number(r.good_count),
-		};
-	});
-	const totals = rows.map((r) => ({ executions: Number(r.executions), succeeded: Number(r.succeeded), failed: Number(r.failed) }));
-	const totalWeight = campaign.variants.reduce((s, v) => s + v.weight, 0);
-	let expectedSplit = campaign.variants.map((v) => v.weight / totalWeight);
-	if (campaign.mode === 'thompson') expectedSplit = await thompsonExpectedSplit(db, campaign, inputs, expectedSplit);
-	return { inputs, expectedSplit, totals };
-}
-
-/**
- * Expected units per variant in Thompson mode: Σ over allocation periods of the units assigned in
- * that period × that period's split (plus units without a period at the configured weights).
- */
-async function thompsonExpectedSplit(db: Queryable, campaign: Campaign, inputs: CampaignVariantInput[], configured: number[]): Promise<number[]> {
-	const { rows } = await db.query<{ id: string; weights: number[]; units: string }>(
-		`SELECT w.id, w.weights, coalesce(p.units, 0) AS units
-		 FROM campaign_weights w
-		 LEFT JOIN (SELECT weights_id, count(*) AS units FROM campaign_assignments
-		            WHERE campaign_id = $1 AND weights_id IS NOT NULL GROUP BY weights_id) p ON p.weights_id = w.id
-		 WHERE w.campaign_id = $1`,
-		[campaign.id],
-	);
-	const totalUnits = inputs.reduce((s, v) => s + v.units, 0);
-	let withPeriod = 0;
-	const expected = configured.map(() => 0);
-	for (const row of rows) {
-		const units = Number(row.units);
-		withPeriod += units;
-		const sum = row.weights.reduce((s, w) => s + Number(w), 0);
-		row.weights.forEach((w, i) => {
-			expected[i] += sum > 0 ? (units * Number(w)) / sum : 0;
-		});
-	}
-	const rest = Math.max(0, totalUnits - withPeriod);
-	configured.forEach((w, i) => {
-		expected[i] += rest * w;
-	});
-	const total = expected.reduce((s, e) => s + e, 0);
-	// Before any unit is assigned the latest allocation (or the configured one) is the expectation.
-	if (!(total > 0)) return configured;
-	return expected.map((e) => e / total);
-}
-
-function decisionSummary(status: DecisionStatus, winnerKey: string | null): string {
-	switch (status) {
-		case 'winner':
-			return `${winnerKey} wins`;
-		case 'no_difference':
-			return 'no difference';
-		case 'srm_alert':
-			return 'sample ratio mismatch: results cannot be trusted';
-		default:
-			return 'keep running';
-	}
-}
-
-export function buildResults(campaign: Campaign, analysis: CampaignAnalysis, expectedSplit: number[], totals: ExecutionTotals[]): CampaignResults {
-	const primary = analysis.primaryMetric;
-	const variants = analysis.variants.map((a, i): VariantResult => {
-		const v = campaign.variants[i];
-		const cmp = a.metrics[primary].vsControl;
-		return {
-			id: v.id,
-			key: v.key,
-			isControl: v.isControl,
-			templateId: v.templateId,
-			templateName: v.templateName,
-			version: v.version,
-			versionId: v.versionId,
-			label: v.label,
-			weight: v.weight,
-			units: a.units,
-			expectedUnitShare: expectedSplit[i],
-			observedUnitShare: a.observedUnitShare,
-			executions: totals[i].executions,
-			finishedExecutions: a.metrics.success_rate.sampleSize,
-			succeeded: totals[i].succeeded,
-			failed: totals[i].failed,
-			successRate: { value: a.metrics.success_rate.value, ci: a.metrics.success_rate.ci },
-			ratedUnits: a.ratedUnits,
-			ratedShare: a.ratedRate,
-			meanRating: { value: a.metrics.mean_rating.value, ci: a.metrics.mean_rating.ci },
-			goodRatingShare: { value: a.metrics.good_rating_share.value, ci: a.metrics.good_rating_share.ci },
-			meanDurationMs: a.meanDurationMs,
-			ratings: { count: a.perRating.count, mean: a.perRating.meanRating, goodShare: a.perRating.goodShare },
-			meetsMinimumSample: a.meetsMinimumSample,
-			vsControl: cmp
-				? {
-						metric: primary,
-						difference: cmp.difference,
-						differenceCi: cmp.differenceCi,
-						relativeLift: cmp.relativeLift,
-						chanceToBeatControl: cmp.chanceToBeatControl,
-						expectedLoss: cmp.expectedLoss,
-						pValue: cmp.pValue,
-						adjustedPValue: cmp.adjustedPValue,
-					}
-				: null,
-		};
-	});
-	const winnerId = analysis.decision.winnerVariantId ?? null;
-	const winnerKey = campaign.variants.find((v) => v.id === winnerId)?.key ?? null;
-	const { variants: _variants, ...summary } = campaign;
-	return {
-		campaign: summary,
-		primaryMetric: primary,
-		variants,
-		srm: analysis.srm,
-		ratedUnitsSrm: analysis.ratedUnitsSrm,
-		decision: {
-			status: analysis.decision.status,
-			winnerVariantId: winnerId,
-			winnerVariantKey: winnerKey,
-			summary: decisionSummary(analysis.decision.status, winnerKey),
-			reasons: analysis.decision.reasons,
-		},
-		expectedSplit,
-		analysis,
-		computedAt: new Date().toISOString(),
-	};
-}
-
-export async function getCampaignResults(db: Queryable, ref: CampaignRef, options: ResultsOptions = {}): Promise<CampaignResults> {
-	const campaign = await getCampaign(db, ref);
-	return resultsFor(db, campaign, options);
-}
-
-async function resultsFor(db: Queryable, campaign: Campaign, options: ResultsOptions): Promise<CampaignResults> {
-	const { inputs, expectedSplit, totals } = await campaignAnalysisInputs(db, campaign);
-	const analysis = analyseCampaign({
-		variants: inputs,
-		primaryMetric: campaign.primaryMetric,
-		minSamplePerVariant: campaign.minSamplePerVariant,
-		srmWeights: expectedSplit,
-		...options,
-	});
-	return buildResults(campaign, analysis, expectedSplit, totals);
-}
-
-// ───────────────────────────── promotion ─────────────────────────────
-
-export interface PromoteOptions {
-	/** Human override: promote this variant key whatever the decision says. */
-	forceVariantKey?: string;
-	/** Label to move (default production). */
-	label?: string;
-	movedBy?: string | null;
-	results?: ResultsOptions;
-}
-
-export interface Promotion {
-	campaign: Campaign;
-	winner: CampaignVariant;
-	forced: boolean;
-	decision: CampaignResults['decision'];
-	labelMove: { templateId: string; templateName: string; label: string; fromVersion: number | null; toVersion: number; labels: Record<string, number> };
-}
-
-/**
- * Moves the winner's template label (production) to the winning version, records the winner and
- * completes the campaign. Refuses unless the decision names a winner, except with a forced variant
- * key (a human override). The campaign row stays locked until the label has moved, so two
- * concurrent promotions cannot both succeed.
- */
-export async function promoteCampaign(pool: Pool, ref: CampaignRef, options: PromoteOptions = {}): Promise<Promotion> {
-	const label = options.label?.trim() || 'production';
-	if (!LABEL_PATTERN.test(label)) throw new ConflictError(`Invalid label "${label}"`, 'label');
-	return withTransaction(pool, async (client: PoolClient) => {
-		const campaign = await getCampaign(client, ref, { forUpdate: true });
-		if (campaign.winnerVariantId) {
-			throw new ConflictError(`Campaign "${campaign.name}" was already promoted (winner: ${campaign.winnerVariantKey})`, 'campaign');
-		}
-		if (campaign.status === 'draft') throw new ConflictError(`Campaign "${campaign.name}" is a draft and has no results to promote`, 'campaign');
-		const results = await resultsFor(client, campaign, options.results ?? {});
-		const forceKey = options.forceVariantKey?.trim();
-		let winner: CampaignVariant | undefined;
-		if (forceKey) {
-			winner = campaign.variants.find((v) => v.key.toLowerCase() === forceKey.toLowerCase());
-			if (!winner) {
-				throw new NotFoundError(
-					`Campaign "${campaign.name}" has no variant "${forceKey}" (variants: ${campaign.variants.map((v) => v.key).join(', ')})`,
-					'forceVariant',
-				);
-			}
-		} else {
-			if (results.decision.status !== 'winner') {
-				throw new ConflictError(
-					`Campaign "${campaign.name}" has no winner to promote (decision: ${results.decision.summary}; ${results.decision.reasons[0] ?? ''}). ` +
-						'Keep it running, or set "Force Variant" to promote a variant by hand.',
-					'forceVariant',
-				);
-			}
-			winner = campaign.variants.find((v) => v.id === results.decision.winnerVariantId) as CampaignVariant;
-		}
-		const move: LabelMove = await setLabel(pool, { id: winner.templateId }, label, winner.version, {
-			movedBy: options.movedBy ?? null,
-			reason: `campaign ${campaign.name} winner${forceKey ? ' (forced)' : ''}`,
-		});
-		await client.query(
-			`UPDATE campaigns SET winner_variant_id = $2, status = 'completed', completed_at = coalesce(completed_at, now()), updated_at = now()
-			 WHERE id = $1`,
-			[campaign.id, winner.id],
-		);
-		return {
-			campaign: await getCampaign(client, { id: campaign.id }),
-			winner,
-			forced: Boolean(forceKey),
-			decision: results.decision,
-			labelMove: {
-				templateId: move.template.id,
-				templateName: move.template.name,
-				label: move.label,
-				fromVersion: move.fromVersion,
-				toVersion: move.toVersion,
-				labels: move.template.labels,
-			},
-		};
-	});
+	return rows.map((r) => ({
+		variantId: r.id,
+		units: Number(r.units),
+		ratedUnits: Number(r.rated_units),
+		goodShareSum: Number(r.good_share_sum),
+		unitMeanRatingSum: Number(r.unit_mean_rating_sum),
+		unitMeanRatingSumSq: Number(r.unit_mean_rating_sum_sq),
+		executions: Number(r.executions),
+		succeeded: Number(r.succeeded),
+		failed: Number(r.failed),
+		durationMsSum: Number(r.duration_ms_sum),
+		durationCount: Number(r.duration_count),
+		ratingCount: Number(r.rating_count),
+		ratingSum: Number(r.rating_sum),
+		goodCount: Number(r.good_count),
+	}));
 }

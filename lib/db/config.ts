@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
+import { UpstreamError } from '../errors';
+
 /** Schema names are interpolated into `SET search_path`/`CREATE SCHEMA`, so they are whitelisted. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -25,12 +27,20 @@ export const postgresConfigSchema = z.object({
 export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
 export type PostgresConfigInput = z.input<typeof postgresConfigSchema>;
 
-/** Validates credential data; the error lists each bad field by name. */
+/**
+ * Validates credential data; the error lists each bad field by name. A bad credential is the
+ * server's configuration, not the caller's input: code database_credential_invalid (503), with the
+ * credential fields in details (there is no input `field` a caller could change).
+ */
 export function parsePostgresConfig(input: unknown): PostgresConfig {
 	const result = postgresConfigSchema.safeParse(input);
 	if (!result.success) {
-		const details = result.error.issues.map((i) => `${i.path.join('.') || 'credential'}: ${i.message}`);
-		throw new Error(`Invalid PromptLab Postgres credential: ${details.join('; ')}`);
+		const problems = result.error.issues.map((i) => ({ credentialField: i.path.join('.') || 'credential', message: i.message }));
+		throw new UpstreamError(
+			'database_credential_invalid',
+			`Invalid PromptLab Postgres credential: ${problems.map((p) => `${p.credentialField}: ${p.message}`).join('; ')}`,
+			{ hint: 'Fix the PromptLab Postgres credential in n8n', details: { problems } },
+		);
 	}
 	return result.data;
 }

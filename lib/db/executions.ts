@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Pool, PoolClient } from 'pg';
 
-import { ConflictError, NotFoundError } from './errors';
+import { ConflictError, NotFoundError, ValidationError, type CodeOfKind } from '../errors';
 import { withTransaction, type Queryable } from './pool';
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -228,14 +228,14 @@ export function isTerminal(status: ExecutionStatus): status is TerminalStatus {
 function checkUuid(value: string | null | undefined, field: string, what: string): string | null {
 	if (value === undefined || value === null || value === '') return null;
 	const trimmed = String(value).trim();
-	if (!UUID_PATTERN.test(trimmed)) throw new NotFoundError(`"${trimmed}" is not a ${what} (expected a UUID)`, field);
+	if (!UUID_PATTERN.test(trimmed)) throw new ValidationError('invalid_input', `"${trimmed}" is not a ${what} (expected a UUID)`, { field });
 	return trimmed.toLowerCase();
 }
 
 /** The execution id a caller passes must be a UUID (it is the primary key, generated before submission). */
 export function checkExecutionId(id: string, field = 'executionId'): string {
 	const checked = checkUuid(id, field, 'execution ID');
-	if (!checked) throw new NotFoundError('An execution ID is required', field);
+	if (!checked) throw new ValidationError('field_required', 'An execution ID is required', { field });
 	return checked;
 }
 
@@ -249,10 +249,10 @@ function checkSeed(seed: StartExecutionInput['seed']): string | null {
 		if (typeof seed === 'number' && !Number.isSafeInteger(seed)) throw new RangeError('unsafe');
 		value = BigInt(seed);
 	} catch {
-		throw new ConflictError(`Seed must be a whole number (got ${String(seed)})`, 'seed');
+		throw new ValidationError('invalid_input', `Seed must be a whole number (got ${String(seed)})`, { field: 'seed' });
 	}
 	if (value < BIGINT_MIN || value > BIGINT_MAX) {
-		throw new ConflictError(`Seed ${String(seed)} is outside the storable range (±9223372036854775807)`, 'seed');
+		throw new ValidationError('invalid_input', `Seed ${String(seed)} is outside the storable range (±9223372036854775807)`, { field: 'seed' });
 	}
 	return value.toString();
 }
@@ -260,14 +260,14 @@ function checkSeed(seed: StartExecutionInput['seed']): string | null {
 function checkVersionId(versionId: StartExecutionInput['versionId']): string | null {
 	if (versionId === undefined || versionId === null || versionId === '') return null;
 	const text = String(versionId).trim();
-	if (!/^[1-9][0-9]{0,18}$/.test(text)) throw new NotFoundError(`"${text}" is not a version ID`, 'version');
+	if (!/^[1-9][0-9]{0,18}$/.test(text)) throw new ValidationError('invalid_input', `"${text}" is not a version ID`, { field: 'versionId' });
 	return text;
 }
 
 function checkDuration(durationMs: number | null | undefined): number | null {
 	if (durationMs === undefined || durationMs === null) return null;
 	if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0 || durationMs > 2_147_483_647) {
-		throw new ConflictError(`Duration must be a number of milliseconds ≥ 0 (got ${String(durationMs)})`, 'durationMs');
+		throw new ValidationError('invalid_input', `Duration must be a number of milliseconds ≥ 0 (got ${String(durationMs)})`, { field: 'durationMs' });
 	}
 	return Math.round(durationMs);
 }
@@ -275,7 +275,7 @@ function checkDuration(durationMs: number | null | undefined): number | null {
 function checkTimestamp(value: Date | string | null | undefined, field: string): Date | null {
 	if (value === undefined || value === null || value === '') return null;
 	const date = value instanceof Date ? value : new Date(value);
-	if (Number.isNaN(date.getTime())) throw new ConflictError(`${field} is not a valid date (got ${String(value)})`, field);
+	if (Number.isNaN(date.getTime())) throw new ValidationError('invalid_input', `${field} is not a valid date (got ${String(value)})`, { field });
 	return date;
 }
 
@@ -295,18 +295,18 @@ interface PgError {
 function mapExecutionError(error: unknown, input: { promptId?: string | null }): unknown {
 	const e = error as PgError;
 	if (e?.code === '23505' && e.constraint === 'executions_prompt_id_key') {
-		return new ConflictError(`ComfyUI prompt ID ${input.promptId ?? ''} already belongs to another execution`, 'promptId');
+		return new ConflictError('prompt_id_taken', `ComfyUI prompt ID ${input.promptId ?? ''} already belongs to another execution`, { field: 'promptId' });
 	}
 	if (e?.code === '23503') {
-		const byConstraint: Record<string, [string, string]> = {
-			executions_template_id_fkey: ['template', 'Template'],
-			executions_version_id_fkey: ['version', 'Template version'],
-			executions_campaign_id_fkey: ['campaignId', 'Campaign'],
-			executions_variant_id_fkey: ['variantId', 'Campaign variant'],
-			generated_assets_execution_id_fkey: ['executionId', 'Execution'],
+		const byConstraint: Record<string, [CodeOfKind<'not_found'>, string, string]> = {
+			executions_template_id_fkey: ['template_not_found', 'templateId', 'Template'],
+			executions_version_id_fkey: ['version_not_found', 'versionId', 'Template version'],
+			executions_campaign_id_fkey: ['campaign_not_found', 'campaignId', 'Campaign'],
+			executions_variant_id_fkey: ['variant_not_found', 'variantId', 'Campaign variant'],
+			generated_assets_execution_id_fkey: ['execution_not_found', 'executionId', 'Execution'],
 		};
 		const hit = e.constraint ? byConstraint[e.constraint] : undefined;
-		if (hit) return new NotFoundError(`${hit[1]} not found`, hit[0]);
+		if (hit) return new NotFoundError(hit[0], `${hit[2]} not found`, { field: hit[1], cause: error });
 	}
 	return error;
 }
@@ -323,13 +323,13 @@ const EXECUTION_COLUMNS = `id, source, template_id, version_id, campaign_id, var
 export async function startExecution(db: Queryable, input: StartExecutionInput): Promise<Execution> {
 	const id = checkExecutionId(input.id);
 	if (input.source !== 'comfyui' && input.source !== 'external') {
-		throw new ConflictError(`Unknown execution source "${String(input.source)}" (comfyui or external)`, 'source');
+		throw new ValidationError('invalid_input', `Unknown execution source "${String(input.source)}" (comfyui or external)`, { field: 'source' });
 	}
 	const status = input.status ?? 'queued';
 	if (status !== 'queued' && status !== 'running') {
-		throw new ConflictError(`An execution starts as queued or running, not ${String(status)}`, 'status');
+		throw new ValidationError('invalid_input', `An execution starts as queued or running, not ${String(status)}`, { field: 'status' });
 	}
-	const templateId = checkUuid(input.templateId, 'template', 'template ID');
+	const templateId = checkUuid(input.templateId, 'templateId', 'template ID');
 	const versionId = checkVersionId(input.versionId);
 	const campaignId = checkUuid(input.campaignId, 'campaignId', 'campaign ID');
 	const variantId = checkUuid(input.variantId, 'variantId', 'campaign variant ID');
@@ -389,13 +389,12 @@ export async function startExecution(db: Queryable, input: StartExecutionInput):
 	}
 	const [result] = rows;
 	if (!result.version_ok) {
-		throw new ConflictError('The template version does not belong to the selected template', 'version');
+		throw new ValidationError('invalid_input', 'The template version does not belong to the selected template', { field: 'versionId' });
 	}
 	if (!result.variant_ok) {
-		throw new ConflictError(
-			'The campaign variant does not belong to this campaign, or it runs another template version',
-			'variantId',
-		);
+		throw new ValidationError('invalid_input', 'The campaign variant does not belong to this campaign, or it runs another template version', {
+			field: 'variantId',
+		});
 	}
 	// An n8n retry: the first attempt stored the row, return it unchanged.
 	if (result.id === null) return getExecution(db, { id });
@@ -429,23 +428,25 @@ export async function getExecution(db: Queryable, ref: ExecutionRef): Promise<Ex
 	if ('id' in ref) {
 		const id = checkExecutionId(ref.id);
 		const { rows } = await db.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1`, [id]);
-		if (rows.length === 0) throw new NotFoundError(`Execution ${id} not found`, 'executionId');
+		if (rows.length === 0) throw new NotFoundError('execution_not_found', `Execution ${id} not found`, { field: 'executionId' });
 		return toExecution(rows[0]);
 	}
 	const promptId = String(ref.promptId ?? '').trim();
-	if (!promptId) throw new NotFoundError('A ComfyUI prompt ID is required', 'promptId');
+	if (!promptId) throw new ValidationError('field_required', 'A ComfyUI prompt ID is required', { field: 'promptId' });
 	const { rows } = await db.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE prompt_id = $1`, [promptId]);
-	if (rows.length === 0) throw new NotFoundError(`No execution with ComfyUI prompt ID ${promptId}`, 'promptId');
+	if (rows.length === 0) throw new NotFoundError('execution_not_found', `No execution with ComfyUI prompt ID ${promptId}`, { field: 'promptId' });
 	return toExecution(rows[0]);
 }
 
 function checkAssets(assets: AssetInput[]): AssetInput[] {
 	return assets.map((a, index) => {
 		if (!a || typeof a.nodeId !== 'string' || !a.nodeId || typeof a.filename !== 'string' || !a.filename) {
-			throw new ConflictError(`Asset ${index + 1} needs a nodeId and a filename`, 'assets');
+			throw new ValidationError('invalid_input', `Asset ${index + 1} needs a nodeId and a filename`, { field: `assets.${index}` });
 		}
 		if (a.bytes !== undefined && a.bytes !== null && !(Number.isSafeInteger(a.bytes) && a.bytes >= 0)) {
-			throw new ConflictError(`Asset ${a.filename}: bytes must be a whole number ≥ 0 (got ${String(a.bytes)})`, 'assets');
+			throw new ValidationError('invalid_input', `Asset ${a.filename}: bytes must be a whole number ≥ 0 (got ${String(a.bytes)})`, {
+				field: `assets.${index}.bytes`,
+			});
 		}
 		return a;
 	});
@@ -499,7 +500,7 @@ export async function listAssets(
 		return rows.map(toAsset);
 	}
 	const galleryId = String(ref.galleryId ?? '').trim();
-	if (!galleryId) throw new NotFoundError('A gallery ID is required', 'galleryId');
+	if (!galleryId) throw new ValidationError('field_required', 'A gallery ID is required', { field: 'galleryId' });
 	const { rows } = await db.query<AssetRow>(
 		`SELECT ${ASSET_COLUMNS} FROM generated_assets WHERE gallery_id = $1 ORDER BY created_at, id LIMIT $2`,
 		[galleryId, ref.limit ?? 1000],
@@ -552,10 +553,9 @@ async function countFinishedRun(client: PoolClient, row: ExecutionRow): Promise<
 /** finishExecution inside the caller's transaction (client must be in BEGIN). */
 async function finishWithin(client: PoolClient, id: string, input: FinishExecutionInput): Promise<FinishResult> {
 	if (!isTerminal(input.status)) {
-		throw new ConflictError(
-			`An execution finishes as ${TERMINAL_STATUSES.join(', ')}, not ${String(input.status)}`,
-			'status',
-		);
+		throw new ValidationError('invalid_input', `An execution finishes as ${TERMINAL_STATUSES.join(', ')}, not ${String(input.status)}`, {
+			field: 'status',
+		});
 	}
 	const durationMs = checkDuration(input.durationMs);
 	const finishedAt = checkTimestamp(input.finishedAt, 'finishedAt');
@@ -566,7 +566,7 @@ async function finishWithin(client: PoolClient, id: string, input: FinishExecuti
 		`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1 FOR NO KEY UPDATE`,
 		[id],
 	);
-	if (current.rows.length === 0) throw new NotFoundError(`Execution ${id} not found`, 'executionId');
+	if (current.rows.length === 0) throw new NotFoundError('execution_not_found', `Execution ${id} not found`, { field: 'executionId' });
 	let row = current.rows[0];
 	const alreadyFinished = isTerminal(row.status);
 	if (!alreadyFinished) {
@@ -610,7 +610,7 @@ export interface ExternalExecutionInput extends Omit<StartExecutionInput, 'id' |
 export async function logExternalExecution(pool: Pool, input: ExternalExecutionInput): Promise<FinishResult> {
 	const id = input.id ? checkExecutionId(input.id) : randomUUID();
 	if (input.status === ('lost' as string)) {
-		throw new ConflictError('An external execution is logged as succeeded, failed or cancelled', 'status');
+		throw new ValidationError('invalid_input', 'An external execution is logged as succeeded, failed or cancelled', { field: 'status' });
 	}
 	const startedAt = checkTimestamp(input.startedAt, 'startedAt');
 	return withTransaction(pool, async (client) => {

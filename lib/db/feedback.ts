@@ -1,5 +1,6 @@
 /**
- * Feedback repository: 1–5 ratings on executions, and the rating aggregates they move.
+ * Feedback repository: 1–5 ratings on executions, and the rating aggregates they move. SQL and
+ * row mapping only; the input is validated once by the use case in lib/feedback/record.ts.
  *
  * A rating is written by ONE SQL statement (a prepared, data-modifying CTE), which is both the
  * fastest way (one round trip, see bench/feedback-writes.ts) and what keeps the aggregates exact
@@ -15,130 +16,24 @@
  * → campaign_unit_stats; lib/db/executions.ts finishes runs in the same order, so no deadlocks.
  */
 import type { Pool, PoolClient } from 'pg';
-import { z, type ZodError } from 'zod';
 
-import { ConflictError, NotFoundError, PromptLabError } from './errors';
-import { checkExecutionId, UUID_PATTERN } from './executions';
+import { ConflictError, NotFoundError } from '../errors';
+import { UUID_PATTERN } from './executions';
 import type { Queryable } from './pool';
-
-export const MAX_COMMENT_LENGTH = 4000; // characters, as the CHECK on feedback.comment counts them
-export const MAX_USER_ID_LENGTH = 256;
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
-export const MAX_SOURCE_LENGTH = 100;
 
 export type Rating = 1 | 2 | 3 | 4 | 5;
 
-function describeValue(value: unknown): string {
-	if (value === undefined || value === null || value === '') return 'nothing';
-	if (typeof value === 'string') return JSON.stringify(value);
-	if (typeof value === 'object') return JSON.stringify(value) ?? String(value);
-	return String(value);
-}
-
-const ratingErrorMap: z.ZodErrorMap = (_issue, ctx) => ({
-	message: `Rating must be a whole number from 1 to 5 (got ${describeValue(ctx.data)})`,
-});
-
-/**
- * A rating: a whole number from 1 to 5. Digit strings ("4") are accepted because webhook bodies
- * and query strings carry text; "five", 3.5, 0, 6, null are refused with the value quoted.
- * (Plain zod types with error maps rather than per-field transforms: this runs on every write,
- * and the transform-based schema measured ~100 µs per call against ~9 µs for this one.)
- */
-export const ratingSchema = z.preprocess(
-	(v) => (typeof v === 'string' && /^\s*[+-]?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v),
-	z.number({ errorMap: ratingErrorMap }).int().min(1).max(5),
-	{ errorMap: ratingErrorMap },
-) as z.ZodType<Rating, z.ZodTypeDef, unknown>;
-
-const optionalText = (label: string, max: number) =>
-	z
-		.string({ invalid_type_error: `${label} must be text` })
-		.trim()
-		.max(max, `${label} is longer than ${max} characters`)
-		.nullish();
-
-export const recordFeedbackSchema = z
-	.object({
-		executionId: z.preprocess(
-			(v) => (v === '' ? null : v),
-			z
-				.string({ invalid_type_error: 'Execution ID must be text' })
-				.trim()
-				.regex(UUID_PATTERN, 'Execution ID must be the UUID of an execution (as returned by Log Execution or ComfyUI Execute)')
-				.nullish(),
-		),
-		promptId: optionalText('ComfyUI prompt ID', 200),
-		rating: ratingSchema,
-		comment: z
-			.string({ invalid_type_error: 'Comment must be text' })
-			// Postgres counts characters (code points), JavaScript UTF-16 units: count like the CHECK does.
-			.refine((c) => c.length <= MAX_COMMENT_LENGTH || [...c].length <= MAX_COMMENT_LENGTH, {
-				message: `Comment is longer than ${MAX_COMMENT_LENGTH} characters`,
-			})
-			.nullish(),
-		userId: z.preprocess(
-			(v) => (typeof v === 'number' ? String(v) : v),
-			z
-				.string({ required_error: 'User ID is required', invalid_type_error: 'User ID must be text' })
-				.trim()
-				.min(1, 'User ID is required')
-				.max(MAX_USER_ID_LENGTH, `User ID is longer than ${MAX_USER_ID_LENGTH} characters`),
-		),
-		source: optionalText('Source', MAX_SOURCE_LENGTH),
-		idempotencyKey: optionalText('Idempotency key', MAX_IDEMPOTENCY_KEY_LENGTH),
-	})
-	.superRefine((v, ctx) => {
-		if (!v.executionId && !v.promptId) {
-			ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['executionId'], message: 'An execution ID or a ComfyUI prompt ID is required' });
-		}
-	});
-
-export interface RecordFeedbackInput {
-	/** Our execution id (UUID); or give promptId. */
-	executionId?: string | null;
-	/** The ComfyUI prompt id of the execution. */
-	promptId?: string | null;
-	/** A whole number from 1 to 5 (a digit string such as "4" is accepted). */
-	rating: number | string;
-	comment?: string | null;
-	userId: string | number;
-	source?: string | null;
-	/** Retries with the same key count once; defaults to `${executionId}:${userId}` (latest content wins). */
-	idempotencyKey?: string | null;
-}
-
-export interface ValidFeedbackInput {
+/** A validated rating to store (what lib/feedback/record.ts hands over). */
+export interface FeedbackWrite {
+	/** Our execution id (a UUID), or null when the execution is found by promptId. */
 	executionId: string | null;
 	promptId: string | null;
 	rating: Rating;
 	comment: string | null;
 	userId: string;
 	source: string | null;
+	/** Explicit key; null: derived from execution + user (latest content wins). */
 	idempotencyKey: string | null;
-}
-
-/** First zod issue → ConflictError naming the field (the node parameter of the same name). */
-export function validationError(error: ZodError): ConflictError {
-	const issue = error.issues[0];
-	return new ConflictError(issue.message, issue.path.length > 0 ? String(issue.path[0]) : undefined);
-}
-
-/** Validates a feedback request (the node calls this before touching the database, and so does recordFeedback). */
-export function parseFeedbackInput(input: unknown): ValidFeedbackInput {
-	const result = recordFeedbackSchema.safeParse(input);
-	if (!result.success) throw validationError(result.error);
-	const v = result.data;
-	const orNull = (text: string | null | undefined) => (text ? text : null);
-	return {
-		executionId: orNull(v.executionId),
-		promptId: orNull(v.promptId),
-		rating: v.rating,
-		comment: v.comment && v.comment.trim() !== '' ? v.comment : null,
-		userId: v.userId,
-		source: orNull(v.source),
-		idempotencyKey: orNull(v.idempotencyKey),
-	};
 }
 
 export interface Feedback {
@@ -184,19 +79,6 @@ export interface TemplateStats {
 	goodShare: number | null;
 	lastExecutionAt: string | null;
 	lastRatingAt: string | null;
-}
-
-export interface RecordFeedbackResult {
-	/** The stored feedback (for a duplicate: as it is stored now). */
-	feedback: Feedback;
-	/** The idempotency key was seen before: nothing changed. */
-	duplicate: boolean;
-	/** An earlier rating of the same user on the same execution was replaced. */
-	replaced: boolean;
-	/** The replaced rating, when replaced. */
-	previousRating: Rating | null;
-	/** The version's aggregates after this write; null when the execution has no template version. */
-	stats: TemplateStats | null;
 }
 
 interface StatsRow {
@@ -399,12 +281,12 @@ export interface RecordFeedbackOptions {
 
 interface RecordRow {
 	execution_id: string | null;
-	version_id: string | null;
+	version_id: string | number | null;
 	feedback: FeedbackRow | null;
 	stats: StatsRow | null;
 }
 
-/** Unique violation on the idempotency key of another (execution, user): see retry in recordFeedback. */
+/** Unique violation on the idempotency key of another (execution, user): see the retry in writeFeedback. */
 function isKeyViolation(error: unknown): boolean {
 	const e = error as { code?: string; constraint?: string };
 	return e?.code === '23505' && e.constraint === 'feedback_idempotency_key_key';
@@ -412,25 +294,28 @@ function isKeyViolation(error: unknown): boolean {
 
 const KEY_ATTEMPTS = 3;
 
+/** What the one statement did. */
+export interface FeedbackWriteResult {
+	/** The execution rated; null when no execution has that id or prompt id (nothing was written). */
+	executionId: string | null;
+	/** Its template version (null for executions without one). */
+	versionId: string | null;
+	/** The row written; null when nothing was written (the key or the content was seen before). */
+	feedback: Feedback | null;
+	/** The rating the write replaced (null for a first rating). */
+	previousRating: Rating | null;
+	/** The version's aggregates after the write (null when nothing was written or there is no version). */
+	stats: TemplateStats | null;
+}
+
 /**
- * Records a rating. Semantics:
- * (a) an idempotency key seen before → the stored feedback, nothing changes (duplicate: true);
- *     without a key, resending the same rating and comment is such a duplicate too;
- * (b) the same user on the same execution with a new key, or without a key but a different
- *     rating/comment → replaces the earlier rating, the aggregates move by the delta;
- * (c) otherwise a new rating.
+ * Writes a rating with the one statement described at the top of the file.
  * `db` is a Pool or a client (each call is one statement, so it needs no transaction of its own).
  */
-export async function recordFeedback(
-	db: Pool | PoolClient,
-	input: RecordFeedbackInput,
-	options: RecordFeedbackOptions = {},
-): Promise<RecordFeedbackResult> {
-	const v = parseFeedbackInput(input);
-	const lookup = v.executionId ? 'id' : 'promptId';
-	const ref = v.executionId ? checkExecutionId(v.executionId) : (v.promptId as string);
-	const statement = STATEMENTS[lookup];
-	const values = [ref, v.userId, v.rating, v.comment, v.source, v.idempotencyKey, options.asyncCommit === true];
+export async function writeFeedback(db: Pool | PoolClient, write: FeedbackWrite, options: RecordFeedbackOptions = {}): Promise<FeedbackWriteResult> {
+	const statement = write.executionId ? STATEMENTS.id : STATEMENTS.promptId;
+	const ref = write.executionId ?? write.promptId;
+	const values = [ref, write.userId, write.rating, write.comment, write.source, write.idempotencyKey, options.asyncCommit === true];
 	let row: RecordRow | undefined;
 	for (let attempt = 1; !row; attempt++) {
 		try {
@@ -439,67 +324,49 @@ export async function recordFeedback(
 		} catch (error) {
 			// Two first ratings of one user racing on the derived key can meet on the key's unique
 			// index before the (execution, user) upsert sees the other; the retry takes the upsert path.
+			// An explicit key that equals another row's key (derived or not) stays a violation.
 			if (!isKeyViolation(error)) throw error;
 			if (attempt >= KEY_ATTEMPTS) {
-				throw new ConflictError(
-					`Idempotency key "${v.idempotencyKey ?? ''}" already belongs to feedback on another execution or by another user`,
-					'idempotencyKey',
-				);
+				throw new ConflictError('idempotency_key_reused', `Idempotency key "${write.idempotencyKey ?? ''}" already belongs to feedback on another execution or by another user`, {
+					field: 'idempotencyKey',
+					hint: 'Send a key unique to this rating request',
+					cause: error,
+				});
 			}
 		}
 	}
-	if (row.execution_id === null) {
-		throw lookup === 'id'
-			? new NotFoundError(`Execution ${ref} not found`, 'executionId')
-			: new NotFoundError(`No execution with ComfyUI prompt ID ${ref}`, 'promptId');
-	}
-	if (row.feedback) {
-		const previous = row.feedback.previous_rating ?? null;
-		return {
-			feedback: toFeedback(row.feedback),
-			duplicate: false,
-			replaced: previous !== null,
-			previousRating: previous as Rating | null,
-			stats: row.stats ? toTemplateStats(row.stats) : null,
-		};
-	}
-	// Nothing written: a retry. Read what is stored (a fresh statement sees the winner's commit).
-	const stored = await storedDuplicate(db, row.execution_id, v);
+	const previous = row.feedback?.previous_rating ?? null;
 	return {
-		feedback: stored,
-		duplicate: true,
-		replaced: false,
-		previousRating: null,
-		stats: row.version_id === null ? null : await getTemplateStats(db, { versionId: String(row.version_id) }),
+		executionId: row.execution_id,
+		versionId: row.version_id === null ? null : String(row.version_id),
+		feedback: row.feedback ? toFeedback(row.feedback) : null,
+		previousRating: previous as Rating | null,
+		stats: row.stats ? toTemplateStats(row.stats) : null,
 	};
 }
 
-async function storedDuplicate(db: Queryable, executionId: string, v: ValidFeedbackInput): Promise<Feedback> {
-	if (v.idempotencyKey) {
-		const { rows } = await db.query<{ execution_id: string; user_id: string }>(
-			'SELECT execution_id, user_id FROM feedback_idempotency_keys WHERE idempotency_key = $1',
-			[v.idempotencyKey],
-		);
-		const key = rows[0];
-		if (key && (key.execution_id !== executionId || key.user_id !== v.userId)) {
-			throw new ConflictError(
-				`Idempotency key "${v.idempotencyKey}" was already used for feedback by user ${key.user_id} on execution ${key.execution_id}`,
-				'idempotencyKey',
-			);
-		}
-	}
-	const { rows } = await db.query<FeedbackRow>(
-		`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE execution_id = $1 AND user_id = $2`,
-		[executionId, v.userId],
+/** The request an explicit idempotency key was first accepted for (the key ledger). */
+export interface IdempotencyKeyUse {
+	executionId: string;
+	userId: string;
+	rating: Rating;
+}
+
+export async function findIdempotencyKey(db: Queryable, key: string): Promise<IdempotencyKeyUse | null> {
+	const { rows } = await db.query<{ execution_id: string; user_id: string; rating: number }>(
+		'SELECT execution_id, user_id, rating FROM feedback_idempotency_keys WHERE idempotency_key = $1',
+		[key],
 	);
-	if (rows.length === 0) {
-		// Only possible if the feedback was deleted after its key was recorded.
-		throw new PromptLabError(
-			`Idempotency key "${v.idempotencyKey ?? ''}" was used before, but its feedback no longer exists; send a new key`,
-			'idempotencyKey',
-		);
-	}
-	return toFeedback(rows[0]);
+	return rows[0] ? { executionId: rows[0].execution_id, userId: rows[0].user_id, rating: rows[0].rating as Rating } : null;
+}
+
+/** The stored feedback of one user on one execution, if any. */
+export async function findFeedback(db: Queryable, executionId: string, userId: string): Promise<Feedback | null> {
+	const { rows } = await db.query<FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE execution_id = $1 AND user_id = $2`, [
+		executionId,
+		userId,
+	]);
+	return rows[0] ? toFeedback(rows[0]) : null;
 }
 
 /**
@@ -509,18 +376,21 @@ async function storedDuplicate(db: Queryable, executionId: string, v: ValidFeedb
 export async function getTemplateStats(db: Queryable, ref: { versionId: string | number } | { templateId: string }): Promise<TemplateStats> {
 	if ('versionId' in ref) {
 		const versionId = String(ref.versionId).trim();
-		if (!/^[1-9][0-9]{0,18}$/.test(versionId)) throw new NotFoundError(`"${versionId}" is not a version ID`, 'version');
+		// An id that cannot exist is not found (and never reaches Postgres as an invalid bigint).
+		if (!/^[1-9][0-9]{0,18}$/.test(versionId)) throw new NotFoundError('version_not_found', `"${versionId}" is not a version ID`, { field: 'version' });
 		const { rows } = await db.query<StatsRow>(
 			`SELECT v.template_id, v.id AS version_id, s.executions, s.succeeded, s.failed, s.cancelled, s.duration_ms_sum,
 				s.duration_count, s.rating_count, s.rating_sum, s.rating_sum_sq, s.rating_hist, s.last_execution_at, s.last_rating_at
 			 FROM template_versions v LEFT JOIN template_stats s ON s.version_id = v.id WHERE v.id = $1`,
 			[versionId],
 		);
-		if (rows.length === 0) throw new NotFoundError(`Template version ${versionId} not found`, 'version');
+		if (rows.length === 0) throw new NotFoundError('version_not_found', `Template version ${versionId} not found`, { field: 'version' });
 		return toTemplateStats(rows[0]);
 	}
 	const templateId = String(ref.templateId).trim();
-	if (!UUID_PATTERN.test(templateId)) throw new NotFoundError(`"${templateId}" is not a template ID (expected a UUID)`, 'template');
+	if (!UUID_PATTERN.test(templateId)) {
+		throw new NotFoundError('template_not_found', `"${templateId}" is not a template ID (expected a UUID)`, { field: 'template' });
+	}
 	const { rows } = await db.query<StatsRow>(
 		`SELECT t.id AS template_id, NULL AS version_id,
 			sum(s.executions) AS executions, sum(s.succeeded) AS succeeded, sum(s.failed) AS failed,
@@ -532,6 +402,6 @@ export async function getTemplateStats(db: Queryable, ref: { versionId: string |
 		 FROM templates t LEFT JOIN template_stats s ON s.template_id = t.id WHERE t.id = $1 GROUP BY t.id`,
 		[templateId],
 	);
-	if (rows.length === 0) throw new NotFoundError(`Template ${templateId} not found`, 'template');
+	if (rows.length === 0) throw new NotFoundError('template_not_found', `Template ${templateId} not found`, { field: 'template' });
 	return toTemplateStats(rows[0]);
 }

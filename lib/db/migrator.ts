@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import type { Pool } from 'pg';
 
+import { UpstreamError } from '../errors';
 import { SCHEMA_NAME } from './config';
 
 export interface Migration {
@@ -17,7 +18,11 @@ export interface Migration {
 export function migrationsDir(): string {
 	const candidates = [join(__dirname, '..', '..', 'migrations'), join(__dirname, '..', '..', '..', 'migrations')];
 	const found = candidates.find((dir) => existsSync(dir));
-	if (!found) throw new Error(`PromptLab migrations folder not found (looked in ${candidates.join(', ')})`);
+	if (!found) {
+		throw new UpstreamError('internal_error', `PromptLab migrations folder not found (looked in ${candidates.join(', ')})`, {
+			hint: 'The package is incomplete: reinstall n8n-nodes-promptlab',
+		});
+	}
 	return found;
 }
 
@@ -43,7 +48,12 @@ export function loadMigrations(dir = migrationsDir()): Migration[] {
  * because silently running a different schema than the one recorded corrupts later upgrades.
  */
 export async function migrate(pool: Pool, schema: string): Promise<string[]> {
-	if (!SCHEMA_NAME.test(schema)) throw new Error(`Invalid schema name "${schema}"`);
+	if (!SCHEMA_NAME.test(schema)) {
+		throw new UpstreamError('database_credential_invalid', `Invalid schema name "${schema}"`, {
+			hint: 'Use lower-case letters, digits and underscores (e.g. "promptlab") as Schema of the PromptLab Postgres credential',
+			details: { schema },
+		});
+	}
 	const migrations = loadMigrations();
 	const client = await pool.connect();
 	try {
@@ -66,10 +76,10 @@ export async function migrate(pool: Pool, schema: string): Promise<string[]> {
 			const done = applied.get(m.version);
 			if (done) {
 				if (done.checksum !== m.checksum) {
-					throw new Error(
-						`Migration ${m.name} was changed after it was applied to schema "${schema}". ` +
-							'Released migrations must never be edited; add a new numbered migration instead.',
-					);
+					throw new UpstreamError('migration_changed', `Migration ${m.name} was changed after it was applied to schema "${schema}"`, {
+						hint: 'Released migrations must never be edited: restore the file and add a new numbered migration instead',
+						details: { migration: m.name, schema },
+					});
 				}
 				continue;
 			}

@@ -1,5 +1,6 @@
 import { Pool, type PoolClient, type PoolConfig, type QueryResultRow } from 'pg';
 
+import { toPromptLabError } from '../errors';
 import { configKey, type PostgresConfig } from './config';
 import { migrate } from './migrator';
 
@@ -81,6 +82,8 @@ function entryFor(config: PostgresConfig): PoolEntry {
 /**
  * The pool for this credential, with the schema migrated (once per pool and process; the
  * migrator's advisory lock makes concurrent processes apply each migration exactly once).
+ * A failure is a PromptLabError: the driver's codes the user can act on (refused connection, bad
+ * password, missing database or privileges) become database_* codes with a hint.
  */
 export async function getPool(config: PostgresConfig): Promise<Pool> {
 	const entry = entryFor(config);
@@ -89,7 +92,7 @@ export async function getPool(config: PostgresConfig): Promise<Pool> {
 			() => undefined,
 			(error: unknown) => {
 				entry.ready = undefined; // let the next call retry (e.g. the database was down)
-				throw error;
+				throw toPromptLabError(error);
 			},
 		);
 	}

@@ -1,31 +1,29 @@
 /**
- * Recommendations repository (research report §3): personalised "for user" lists from item-item
- * similarity, cold-start popularity, similar templates, and the refresh of the precomputed
- * neighbours table.
+ * Recommendations repository (research report §3): the SQL behind lib/recommendations. Rows in,
+ * rows out; ranking rules, category caps, reasons and refresh scheduling live in the use cases.
  *
  * Item-item similarity over millions of ratings is far too slow to compute per request, so
- * "Refresh Similarities" rebuilds template_neighbors (top-K per template) in SQL: rating
- * similarity (adjusted cosine on user-mean-centred ratings, or co-liking cosine) shrunk by the
- * number of co-raters, blended with tag/category Jaccard so templates with few ratings still have
- * neighbours. "For user" then joins the user's last ~50 rated templates with that table:
- * a few thousand rows, whatever the size of the feedback table.
+ * rebuildNeighbors rebuilds template_neighbors (top-K per template) in SQL: rating similarity
+ * (adjusted cosine on user-mean-centred ratings, or co-liking cosine) shrunk by the number of
+ * co-raters, blended with tag/category Jaccard so templates with few ratings still have
+ * neighbours. "For user" then joins the user's last ~50 rated templates with that table: a few
+ * thousand rows, whatever the size of the feedback table.
  *
- * Popularity ranks by a Bayesian average (or Wilson lower bound) from template_stats, never by a
- * raw mean: one 5-star rating must not top the list. SQL ranks with the same formula as
- * lib/stats popularityScore, which recomputes each returned score.
+ * Popularity ranks in SQL with the same formulas as lib/stats popularityScore (Bayesian average
+ * or Wilson lower bound), never by a raw mean.
  */
 import type { Pool } from 'pg';
 
-import { popularityScore, type PopularityMethod } from '../stats';
-import { ConflictError } from './errors';
+import type { PopularityMethod } from '../stats';
 import { withTransaction, type Queryable } from './pool';
-import { getTemplate, type TemplateKind, type TemplateRef } from './templates';
+import type { TemplateKind } from './templates';
 
 export type SimilarityMethod = 'adjusted_cosine' | 'cooccurrence';
 export const SIMILARITY_METHODS: readonly SimilarityMethod[] = ['adjusted_cosine', 'cooccurrence'];
 export type PopularityRanking = Extract<PopularityMethod, 'bayesian_average' | 'wilson'>;
 export const POPULARITY_RANKINGS: readonly PopularityRanking[] = ['bayesian_average', 'wilson'];
 
+/** Validated filters (lib/recommendations/inputs.ts): tags lower-cased and unique. */
 export interface RecommendFilters {
 	kind?: TemplateKind;
 	category?: string;
@@ -33,75 +31,16 @@ export interface RecommendFilters {
 	tags?: string[];
 }
 
-export interface PopularityOptions {
-	method?: PopularityRanking;
-	/** m of the Bayesian average: pseudo-ratings at the catalog mean (default 10). */
-	priorWeight?: number;
-	/** z of the Wilson bound (default 1.96). */
-	z?: number;
+export interface PopularityParameters {
+	method: PopularityRanking;
+	/** m of the Bayesian average: pseudo-ratings at the catalog mean. */
+	priorWeight: number;
+	/** z of the Wilson bound. */
+	z: number;
 }
 
-export interface ListOptions extends RecommendFilters {
-	/** Default 10, at most 100. */
-	limit?: number;
-	/**
-	 * At most this many results per category (diversity); 0 = no cap. Default: half the limit, rounded
-	 * up; no cap when filtering by category.
-	 */
-	maxPerCategory?: number;
-	popularity?: PopularityOptions;
-}
-
-export interface ForUserOptions extends ListOptions {
-	/** How many of the user's most recently rated templates drive the list (default 50). */
-	historySize?: number;
-	/** Below this many well-rated (≥ 4) templates the user gets the popular list (default 1). */
-	minLikedTemplates?: number;
-	/**
-	 * Rebuild the neighbours when older than this many hours: in the background (one worker,
-	 * advisory lock) while this call answers from the current table; synchronously when they
-	 * were never built. 0 disables automatic refreshes. Default 24.
-	 */
-	refreshIfOlderThanHours?: number;
-	/** Parameters of an automatic refresh. */
-	refresh?: RefreshOptions;
-}
-
-export type RecommendationStrategy = 'personalised' | 'popular' | 'similar';
-
-export interface Recommendation {
-	templateId: string;
-	name: string;
-	kind: TemplateKind;
-	category: string | null;
-	tags: string[];
-	description: string;
-	/** Personalised: Σ (rating − 3) × similarity; popular: the popularity score; similar: similarity. */
-	score: number;
-	strategy: RecommendationStrategy;
-	reason: string;
-	/** The rated template that contributed most (personalised). */
-	because?: { templateId: string; name: string; rating: number };
-	popularity?: { ratingCount: number; meanRating: number | null; score: number; method: PopularityRanking };
-	similarity?: { cfScore: number; contentScore: number; coRaters: number };
-}
-
-export interface UserRecommendations {
-	userId: string;
-	/** 'personalised' when at least one result comes from the user's history, else 'popular'. */
-	strategy: 'personalised' | 'popular';
-	items: Recommendation[];
-	history: { ratedTemplates: number; likedTemplates: number };
-	neighborsRefreshedAt: string | null;
-}
-
-const DEFAULT_LIMIT = 10;
-const MAX_LIMIT = 100;
-const DEFAULT_PRIOR_WEIGHT = 10;
-/** Neighbours read per history template (the table keeps at most rating K + content K). */
-const MAX_NEIGHBORS_PER_SOURCE = 200;
-
-interface TemplateRow {
+/** The template columns every recommendation row carries. */
+export interface TemplateRow {
 	id: string;
 	name: string;
 	kind: TemplateKind;
@@ -110,91 +49,41 @@ interface TemplateRow {
 	description: string;
 }
 
-function base(row: TemplateRow): Pick<Recommendation, 'templateId' | 'name' | 'kind' | 'category' | 'tags' | 'description'> {
-	return { templateId: row.id, name: row.name, kind: row.kind, category: row.category, tags: row.tags, description: row.description };
-}
+/** Neighbours read per history template (the table keeps at most rating K + content K). */
+const MAX_NEIGHBORS_PER_SOURCE = 200;
 
-function checkLimit(limit: number | undefined): number {
-	const value = limit ?? DEFAULT_LIMIT;
-	if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT) {
-		throw new ConflictError(`Limit must be a whole number from 1 to ${MAX_LIMIT}, got ${String(limit)}`, 'limit');
-	}
-	return value;
-}
-
-/**
- * Default cap: at most half of the list from one category; none when the list is filtered to one
- * category (a cap would only shorten it).
- */
-function checkCap(cap: number | undefined, limit: number, category?: string): number {
-	const value = cap ?? (category?.trim() ? 0 : Math.ceil(limit / 2));
-	if (!Number.isInteger(value) || value < 0) throw new ConflictError(`Max per category must be a whole number of 0 or more, got ${String(cap)}`, 'maxPerCategory');
-	return value;
-}
-
-function checkPopularity(options: PopularityOptions | undefined): Required<PopularityOptions> {
-	const method = options?.method ?? 'bayesian_average';
-	if (!POPULARITY_RANKINGS.includes(method)) {
-		throw new ConflictError(`Unknown popularity ranking "${String(method)}" (use ${POPULARITY_RANKINGS.join(' or ')})`, 'popularityMethod');
-	}
-	const priorWeight = options?.priorWeight ?? DEFAULT_PRIOR_WEIGHT;
-	if (!(priorWeight > 0) || !Number.isFinite(priorWeight)) throw new ConflictError(`Prior weight must be above 0, got ${String(priorWeight)}`, 'priorWeight');
-	const z = options?.z ?? 1.96;
-	if (!(z > 0) || !Number.isFinite(z)) throw new ConflictError(`z must be above 0, got ${String(z)}`, 'z');
-	return { method, priorWeight, z };
-}
-
-function normaliseTags(tags: string[] | undefined): string[] {
-	return [...new Set((tags ?? []).map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0))];
-}
-
-/** Appends the filter conditions on templates alias `t`; returns SQL fragments. */
+/** The filter conditions on templates alias `t`, as SQL fragments with their values added through `param`. */
 function filterSql(filters: RecommendFilters, param: (value: unknown) => string): string[] {
 	const where: string[] = ['t.archived_at IS NULL'];
-	if (filters.kind) {
-		if (filters.kind !== 'image' && filters.kind !== 'text') throw new ConflictError(`Unknown kind "${String(filters.kind)}" (use image or text)`, 'kind');
-		where.push(`t.kind = ${param(filters.kind)}`);
-	}
+	if (filters.kind) where.push(`t.kind = ${param(filters.kind)}`);
 	if (filters.category?.trim()) where.push(`lower(t.category) = lower(${param(filters.category.trim())})`);
-	const tags = normaliseTags(filters.tags);
-	if (tags.length) where.push(`t.tags && ${param(tags)}::text[]`);
+	if (filters.tags?.length) where.push(`t.tags && ${param(filters.tags)}::text[]`);
 	return where;
 }
 
-function categoryKey(category: string | null): string {
-	return (category ?? '').toLowerCase();
-}
-
-/** Keeps list order, skipping duplicates and anything over the per-category cap. */
-function capByCategory(items: Recommendation[], cap: number, limit: number, counts = new Map<string, number>(), seen = new Set<string>()): Recommendation[] {
-	const out: Recommendation[] = [];
-	for (const item of items) {
-		if (out.length >= limit) break;
-		if (seen.has(item.templateId)) continue;
-		const key = categoryKey(item.category);
-		const n = counts.get(key) ?? 0;
-		if (cap > 0 && n >= cap) continue;
-		counts.set(key, n + 1);
-		seen.add(item.templateId);
-		out.push(item);
-	}
-	return out;
-}
-
-function formatRating(rating: number): string {
-	return Number.isInteger(rating) ? String(rating) : rating.toFixed(1);
+function parameters(initial: unknown[] = []) {
+	const values = [...initial];
+	const param = (value: unknown) => {
+		values.push(value);
+		return `$${values.length}`;
+	};
+	return { values, param };
 }
 
 // ───────────────────────────── popularity ─────────────────────────────
 
-export interface PopularOptions extends ListOptions {
+export interface PopularQuery {
+	filters: RecommendFilters;
+	popularity: PopularityParameters;
 	/** Leave out templates this user already used (executions or feedback). */
 	excludeUsedBy?: string;
 	/** Leave out these template IDs. */
 	excludeTemplateIds?: string[];
+	fetch: number;
+	offset: number;
 }
 
-interface PopularRow extends TemplateRow {
+export interface PopularRow extends TemplateRow {
 	rating_count: number;
 	rating_sum: number;
 	good_count: number;
@@ -203,23 +92,21 @@ interface PopularRow extends TemplateRow {
 }
 
 /**
- * Candidates in popularity order (no category cap): `fetch` rows after skipping `offset`.
- * Scores come from the rating aggregates of all versions in template_stats; SQL ranks with the
- * same formula as lib/stats, which recomputes each returned score.
+ * Candidates in popularity order (no category cap): `fetch` rows after skipping `offset`. Scores
+ * come from the rating aggregates of all versions in template_stats.
  */
-async function popularPage(db: Queryable, options: PopularOptions, popularity: Required<PopularityOptions>, fetch: number, offset: number): Promise<Recommendation[]> {
-	const values: unknown[] = [];
-	const param = (value: unknown) => {
-		values.push(value);
-		return `$${values.length}`;
-	};
-	const where = filterSql(options, param);
-	if (options.excludeUsedBy !== undefined) {
-		const user = param(options.excludeUsedBy);
+export async function popularPage(db: Queryable, query: PopularQuery): Promise<PopularRow[]> {
+	const { values, param } = parameters();
+	const popularity = query.popularity;
+	const where = filterSql(query.filters, param);
+	if (query.excludeUsedBy !== undefined) {
+		const user = param(query.excludeUsedBy);
 		where.push(`NOT EXISTS (SELECT 1 FROM feedback f WHERE f.user_id = ${user} AND f.template_id = t.id)`);
 		where.push(`NOT EXISTS (SELECT 1 FROM executions e WHERE e.user_id = ${user} AND e.template_id = t.id)`);
 	}
-	if (options.excludeTemplateIds?.length) where.push(`NOT (t.id = ANY(${param(options.excludeTemplateIds)}::uuid[]))`);
+	if (query.excludeTemplateIds?.length) where.push(`NOT (t.id = ANY(${param(query.excludeTemplateIds)}::uuid[]))`);
+	const fetch = query.fetch;
+	const offset = query.offset;
 	const wilson = popularity.method === 'wilson';
 	// Same formulas as lib/stats bayesianAverage and wilsonLowerBound. The histogram (good
 	// ratings) is only read for Wilson: unpacking 10,000 arrays doubles the cost of the aggregate.
@@ -246,211 +133,86 @@ async function popularPage(db: Queryable, options: PopularOptions, popularity: R
 		ORDER BY score DESC, n DESC, id LIMIT ${param(fetch)} OFFSET ${param(offset)}`,
 		values,
 	);
-	return rows.map((r) => {
-		const ratingCount = Number(r.rating_count);
-		const ratingSum = Number(r.rating_sum);
-		const score = popularityScore(
-			{ ratingCount, ratingSum, goodCount: Number(r.good_count) },
-			{ method: popularity.method, priorMean: Number(r.prior_mean), priorWeight: popularity.priorWeight, z: popularity.z },
-		);
-		const meanRating = ratingCount > 0 ? ratingSum / ratingCount : null;
-		return {
-			...base(r),
-			score,
-			strategy: 'popular' as const,
-			reason:
-				ratingCount === 0
-					? 'new template: no ratings yet'
-					: wilson
-						? `popular: ${Math.round((Number(r.good_count) / ratingCount) * 100)}% of ${ratingCount} ratings are 4★ or 5★`
-						: `popular: ${(meanRating as number).toFixed(1)}★ average over ${ratingCount} rating${ratingCount === 1 ? '' : 's'}`,
-			popularity: { ratingCount, meanRating, score, method: popularity.method },
-		};
-	});
-}
-
-/**
- * Appends popular templates to `into` until it holds `limit` items, honouring the category cap
- * across everything already in the list. Pages through the ranking (the cap can skip many rows
- * when one category dominates the top).
- */
-async function fillWithPopular(
-	db: Queryable,
-	options: PopularOptions,
-	into: Recommendation[],
-	limit: number,
-	cap: number,
-	counts: Map<string, number>,
-	seen: Set<string>,
-): Promise<void> {
-	const popularity = checkPopularity(options.popularity);
-	let offset = 0;
-	let fetch = cap > 0 ? (limit - into.length) * 4 + 20 : limit - into.length + seen.size;
-	while (into.length < limit) {
-		const page = await popularPage(db, options, popularity, fetch, offset);
-		into.push(...capByCategory(page, cap, limit - into.length, counts, seen));
-		if (page.length < fetch) break; // the catalogue is exhausted
-		offset += fetch;
-		fetch *= 4;
-	}
-}
-
-/**
- * Templates ranked by popularity (Bayesian average by default, or Wilson lower bound), never by
- * a raw mean; optionally without the templates a user already used; per-category cap.
- */
-export async function popularTemplates(db: Queryable, options: PopularOptions = {}): Promise<Recommendation[]> {
-	const limit = checkLimit(options.limit);
-	const cap = checkCap(options.maxPerCategory, limit, options.category);
-	checkPopularity(options.popularity);
-	const items: Recommendation[] = [];
-	await fillWithPopular(db, options, items, limit, cap, new Map(), new Set());
-	return items;
+	return rows;
 }
 
 // ───────────────────────────── for user ─────────────────────────────
 
-interface HistoryRow {
-	template_id: string;
-	rating: number;
+/** The user's most recently rated templates with their mean rating of each, newest first. */
+export async function ratingHistory(db: Queryable, userId: string, historySize: number): Promise<Array<{ templateId: string; rating: number }>> {
+	const { rows } = await db.query<{ template_id: string; rating: number }>(
+		`SELECT template_id, avg(rating)::float8 AS rating FROM feedback
+		 WHERE user_id = $1 AND template_id IS NOT NULL
+		 GROUP BY template_id ORDER BY max(created_at) DESC, template_id LIMIT $2`,
+		[userId, historySize],
+	);
+	return rows.map((r) => ({ templateId: r.template_id, rating: Number(r.rating) }));
 }
 
-interface CandidateRow extends TemplateRow {
+export interface CandidateRow extends TemplateRow {
 	score: number;
 	because_id: string;
 	because_name: string;
 	because_rating: number;
 }
 
-export function normaliseUserId(userId: unknown): string {
-	const id = typeof userId === 'number' ? String(userId) : typeof userId === 'string' ? userId.trim() : '';
-	if (!id) throw new ConflictError('A user ID is required', 'userId');
-	return id;
-}
-
 /**
- * Templates the user is likely to rate well: Σ over their recently rated templates of
- * (rating − 3) × similarity (so disliked templates push their neighbours down), candidates only
- * from well-rated ones, used templates excluded, per-category cap, a reason per result. Too little
- * history (or no neighbours yet) → popular templates, marked strategy 'popular'; a short
- * personalised list is topped up with popular ones.
+ * Neighbours of the rated templates scored Σ (rating − 3) × similarity (disliked templates push
+ * their neighbours down), only candidates of a well-rated (≥ 4) template, none the user used.
  */
-export async function recommendForUser(pool: Pool, rawUserId: unknown, options: ForUserOptions = {}): Promise<UserRecommendations> {
-	const userId = normaliseUserId(rawUserId);
-	const limit = checkLimit(options.limit);
-	const cap = checkCap(options.maxPerCategory, limit, options.category);
-	checkPopularity(options.popularity);
-	const historySize = options.historySize ?? 50;
-	const minLiked = options.minLikedTemplates ?? 1;
-	const state = await ensureFreshSimilarities(pool, options.refreshIfOlderThanHours ?? 24, options.refresh);
-
-	const history = await pool.query<HistoryRow>(
-		`SELECT template_id, avg(rating)::float8 AS rating FROM feedback
-		 WHERE user_id = $1 AND template_id IS NOT NULL
-		 GROUP BY template_id ORDER BY max(created_at) DESC, template_id LIMIT $2`,
-		[userId, historySize],
+export async function personalisedCandidates(
+	db: Queryable,
+	query: { userId: string; history: Array<{ templateId: string; rating: number }>; filters: RecommendFilters; fetch: number },
+): Promise<CandidateRow[]> {
+	const { values, param } = parameters();
+	const ids = param(query.history.map((r) => r.templateId));
+	const ratings = param(query.history.map((r) => r.rating));
+	const user = param(query.userId);
+	const where = filterSql(query.filters, param);
+	const { rows } = await db.query<CandidateRow>(
+		`WITH hist AS (
+			SELECT * FROM unnest(${ids}::uuid[], ${ratings}::float8[]) AS h(template_id, rating) WHERE rating <> 3
+		), contrib AS (
+			SELECT n.neighbor_id, h.template_id AS source_id, h.rating, (h.rating - 3) * n.score AS c
+			-- a nested loop over the few history rows, whatever the planner guesses about the table
+			FROM hist h CROSS JOIN LATERAL (
+				SELECT neighbor_id, score FROM template_neighbors n WHERE n.template_id = h.template_id
+				ORDER BY n.score DESC LIMIT ${param(MAX_NEIGHBORS_PER_SOURCE)}) n
+		), cand AS (
+			SELECT neighbor_id AS id, sum(c) AS score,
+			       (array_agg(source_id ORDER BY c DESC))[1] AS because_id,
+			       (array_agg(rating ORDER BY c DESC))[1] AS because_rating
+			FROM contrib GROUP BY neighbor_id HAVING bool_or(rating >= 4) AND sum(c) > 0
+		)
+		SELECT t.id, t.name, t.kind, t.category, t.tags, t.description, cand.score,
+		       cand.because_id, b.name AS because_name, cand.because_rating
+		FROM cand
+		JOIN templates t ON t.id = cand.id
+		JOIN templates b ON b.id = cand.because_id
+		WHERE ${where.join(' AND ')}
+		  AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.user_id = ${user} AND f.template_id = cand.id)
+		  AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.user_id = ${user} AND e.template_id = cand.id)
+		ORDER BY cand.score DESC, t.id
+		LIMIT ${param(query.fetch)}`,
+		values,
 	);
-	const rated = history.rows.map((r) => ({ id: r.template_id, rating: Number(r.rating) }));
-	const liked = rated.filter((r) => r.rating >= 4);
-	let personalised: Recommendation[] = [];
-	if (liked.length >= minLiked && liked.length > 0) {
-		const values: unknown[] = [];
-		const param = (value: unknown) => {
-			values.push(value);
-			return `$${values.length}`;
-		};
-		const ids = param(rated.map((r) => r.id));
-		const ratings = param(rated.map((r) => r.rating));
-		const user = param(userId);
-		const where = filterSql(options, param);
-		const { rows } = await pool.query<CandidateRow>(
-			`WITH hist AS (
-				SELECT * FROM unnest(${ids}::uuid[], ${ratings}::float8[]) AS h(template_id, rating) WHERE rating <> 3
-			), contrib AS (
-				SELECT n.neighbor_id, h.template_id AS source_id, h.rating, (h.rating - 3) * n.score AS c
-				-- a nested loop over the few history rows, whatever the planner guesses about the table
-				FROM hist h CROSS JOIN LATERAL (
-					SELECT neighbor_id, score FROM template_neighbors n WHERE n.template_id = h.template_id
-					ORDER BY n.score DESC LIMIT ${param(MAX_NEIGHBORS_PER_SOURCE)}) n
-			), cand AS (
-				SELECT neighbor_id AS id, sum(c) AS score,
-				       (array_agg(source_id ORDER BY c DESC))[1] AS because_id,
-				       (array_agg(rating ORDER BY c DESC))[1] AS because_rating
-				FROM contrib GROUP BY neighbor_id HAVING bool_or(rating >= 4) AND sum(c) > 0
-			)
-			SELECT t.id, t.name, t.kind, t.category, t.tags, t.description, cand.score,
-			       cand.because_id, b.name AS because_name, cand.because_rating
-			FROM cand
-			JOIN templates t ON t.id = cand.id
-			JOIN templates b ON b.id = cand.because_id
-			WHERE ${where.join(' AND ')}
-			  AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.user_id = ${user} AND f.template_id = cand.id)
-			  AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.user_id = ${user} AND e.template_id = cand.id)
-			ORDER BY cand.score DESC, t.id
-			LIMIT ${param(Math.max(limit * 10, 100))}`,
-			values,
-		);
-		personalised = rows.map((r) => ({
-			...base(r),
-			score: Number(r.score),
-			strategy: 'personalised' as const,
-			reason: `similar to "${r.because_name}" you rated ${formatRating(Number(r.because_rating))}`,
-			because: { templateId: r.because_id, name: r.because_name, rating: Number(r.because_rating) },
-		}));
-	}
-	const counts = new Map<string, number>();
-	const seen = new Set<string>();
-	const items = capByCategory(personalised, cap, limit, counts, seen);
-	if (items.length < limit) {
-		await fillWithPopular(pool, { ...options, excludeUsedBy: userId, excludeTemplateIds: items.map((i) => i.templateId) }, items, limit, cap, counts, seen);
-	}
-	return {
-		userId,
-		strategy: items.some((i) => i.strategy === 'personalised') ? 'personalised' : 'popular',
-		items,
-		history: { ratedTemplates: rated.length, likedTemplates: liked.length },
-		neighborsRefreshedAt: state?.refreshedAt ?? null,
-	};
+	return rows;
 }
 
 // ───────────────────────────── similar templates ─────────────────────────────
 
-interface NeighborRow extends TemplateRow {
+export interface NeighborRow extends TemplateRow {
 	score: number;
 	cf_score: number;
 	content_score: number;
 	co_raters: number;
 }
 
-export interface SimilarTemplates {
-	template: { id: string; name: string };
-	items: Recommendation[];
-}
-
-function similarityReason(sourceTags: string[], sourceCategory: string | null, row: NeighborRow): string {
-	const parts: string[] = [];
-	if (Number(row.co_raters) > 0 && Number(row.cf_score) > 0) parts.push(`rated alike by ${row.co_raters} user${Number(row.co_raters) === 1 ? '' : 's'}`);
-	const shared = row.tags.filter((t) => sourceTags.includes(t));
-	if (shared.length) parts.push(`shares tag${shared.length === 1 ? '' : 's'} ${shared.join(', ')}`);
-	if (sourceCategory && row.category && sourceCategory.toLowerCase() === row.category.toLowerCase()) parts.push(`same category ${row.category}`);
-	return parts.join('; ') || 'similar';
-}
-
-/**
- * Templates most similar to one template: its precomputed neighbours, topped up with tag/category
- * matches computed on the fly (templates created since the last refresh have no neighbours yet).
- */
-export async function similarTemplates(db: Queryable, ref: TemplateRef, options: ListOptions = {}): Promise<SimilarTemplates> {
-	const limit = checkLimit(options.limit);
-	const cap = checkCap(options.maxPerCategory ?? 0, limit, options.category);
-	const template = await getTemplate(db, ref);
-	const values: unknown[] = [template.id];
-	const param = (value: unknown) => {
-		values.push(value);
-		return `$${values.length}`;
-	};
-	const where = filterSql(options, param);
-	const fetch = param(Math.max(limit * 5, 50));
+/** The precomputed neighbours of a template, best first. */
+export async function storedNeighbors(db: Queryable, templateId: string, filters: RecommendFilters, fetchCount: number): Promise<NeighborRow[]> {
+	const { values, param } = parameters([templateId]);
+	const where = filterSql(filters, param);
+	const fetch = param(fetchCount);
 	const { rows } = await db.query<NeighborRow>(
 		`SELECT t.id, t.name, t.kind, t.category, t.tags, t.description, n.score, n.cf_score, n.content_score, n.co_raters
 		 FROM template_neighbors n JOIN templates t ON t.id = n.neighbor_id
@@ -458,68 +220,51 @@ export async function similarTemplates(db: Queryable, ref: TemplateRef, options:
 		 ORDER BY n.score DESC, t.id LIMIT ${fetch}`,
 		values,
 	);
-	const toItem = (r: NeighborRow): Recommendation => ({
-		...base(r),
-		score: Number(r.score),
-		strategy: 'similar',
-		reason: similarityReason(template.tags, template.category, r),
-		similarity: { cfScore: Number(r.cf_score), contentScore: Number(r.content_score), coRaters: Number(r.co_raters) },
-	});
-	const counts = new Map<string, number>();
-	const seen = new Set<string>();
-	const items = capByCategory(rows.map(toItem), cap, limit, counts, seen);
-	if (items.length < limit) {
-		const contentValues: unknown[] = [template.id];
-		const p = (value: unknown) => {
-			contentValues.push(value);
-			return `$${contentValues.length}`;
-		};
-		const features = [...template.tags, ...(template.category ? [`category:${template.category.toLowerCase()}`] : [])];
-		const contentWhere = filterSql(options, p);
-		const feat = p(features);
-		const { rows: extra } = await db.query<NeighborRow>(
-			`SELECT id, name, kind, category, tags, description, score, 0::float8 AS cf_score, score AS content_score, 0 AS co_raters
-			 FROM (SELECT t.*, (SELECT count(*) FROM unnest(f.features) x WHERE x = ANY(${feat}::text[]))::float8
-			              / nullif(cardinality(ARRAY(SELECT DISTINCT y FROM unnest(f.features || ${feat}::text[]) y)), 0) AS score
-			       FROM templates t
-			       CROSS JOIN LATERAL (SELECT t.tags || CASE WHEN t.category IS NULL THEN '{}'::text[]
-			                                              ELSE ARRAY['category:' || lower(t.category)] END AS features) f
-			       WHERE t.id <> $1 AND ${contentWhere.join(' AND ')} AND NOT (t.id = ANY(${p([...seen])}::uuid[]))
-			         AND (t.tags && ${p(template.tags)}::text[] OR lower(t.category) = lower(${p(template.category ?? '')}))) c
-			 WHERE score > 0 ORDER BY score DESC, id LIMIT ${p(limit * 5)}`,
-			contentValues,
-		);
-		items.push(...capByCategory(extra.map(toItem), cap, limit - items.length, counts, seen));
-	}
-	return { template: { id: template.id, name: template.name }, items };
+	return rows;
+}
+
+/**
+ * Tag/category matches computed on the fly (Jaccard over tags + category), for templates created
+ * since the last refresh, which have no neighbours yet.
+ */
+export async function contentMatches(
+	db: Queryable,
+	template: { id: string; tags: string[]; category: string | null },
+	filters: RecommendFilters,
+	excludeIds: string[],
+	fetchCount: number,
+): Promise<NeighborRow[]> {
+	const { values: contentValues, param: p } = parameters([template.id]);
+	const features = [...template.tags, ...(template.category ? [`category:${template.category.toLowerCase()}`] : [])];
+	const contentWhere = filterSql(filters, p);
+	const feat = p(features);
+	const { rows: extra } = await db.query<NeighborRow>(
+		`SELECT id, name, kind, category, tags, description, score, 0::float8 AS cf_score, score AS content_score, 0 AS co_raters
+		 FROM (SELECT t.*, (SELECT count(*) FROM unnest(f.features) x WHERE x = ANY(${feat}::text[]))::float8
+		              / nullif(cardinality(ARRAY(SELECT DISTINCT y FROM unnest(f.features || ${feat}::text[]) y)), 0) AS score
+		       FROM templates t
+		       CROSS JOIN LATERAL (SELECT t.tags || CASE WHEN t.category IS NULL THEN '{}'::text[]
+		                                              ELSE ARRAY['category:' || lower(t.category)] END AS features) f
+		       WHERE t.id <> $1 AND ${contentWhere.join(' AND ')} AND NOT (t.id = ANY(${p(excludeIds)}::uuid[]))
+		         AND (t.tags && ${p(template.tags)}::text[] OR lower(t.category) = lower(${p(template.category ?? '')}))) c
+		 WHERE score > 0 ORDER BY score DESC, id LIMIT ${p(fetchCount)}`,
+		contentValues,
+	);
+	return extra;
 }
 
 // ───────────────────────────── refresh ─────────────────────────────
 
-export interface RefreshOptions {
-	/**
-	 * Rating similarity. 'cooccurrence' (default): cosine of the sets of users who rated each
-	 * template ≥ 4, |L(i) ∩ L(j)| / √(|L(i)|·|L(j)|). 'adjusted_cosine': cosine of user-mean-centred
-	 * ratings. On the synthetic evaluation co-liking ranks better (bench/results/recommend-eval.json).
-	 */
-	similarity?: SimilarityMethod;
-	/** Rating neighbours kept per template (default 50). */
-	neighborsPerTemplate?: number;
-	/**
-	 * Tag/category neighbours kept per template whose rating list is not full (new or rarely rated
-	 * templates), linked both ways (default 20).
-	 */
-	contentNeighborsPerTemplate?: number;
-	/** Pairs rated by fewer users are ignored (default 2). */
-	minCoRaters?: number;
-	/** Shrinkage λ: similarity × n/(n + λ) for n co-raters (default 10). */
-	shrinkage?: number;
-	/** Weight of the tag/category Jaccard in the blended score (default 0.1). */
-	contentWeight?: number;
-	/** Only each user's most recently rated templates count (default 50): bounds the pair count. */
-	maxRatingsPerUser?: number;
-	/** Tags (or a category) on more than this share of templates, and on more than 50, carry no information (default 0.2). */
-	maxFeatureShare?: number;
+/** Parameters of a neighbour rebuild (validated and defaulted by lib/recommendations/refresh.ts). */
+export interface RefreshParameters {
+	similarity: SimilarityMethod;
+	neighborsPerTemplate: number;
+	contentNeighborsPerTemplate: number;
+	minCoRaters: number;
+	shrinkage: number;
+	contentWeight: number;
+	maxRatingsPerUser: number;
+	maxFeatureShare: number;
 }
 
 export interface RefreshResult {
@@ -528,7 +273,7 @@ export interface RefreshResult {
 	templates: number;
 	pairs: number;
 	ratings: number;
-	parameters: Required<RefreshOptions>;
+	parameters: RefreshParameters;
 	/** Milliseconds per step (ratings, pairs, topK, content, write). */
 	steps: Record<string, number>;
 	/** false when another worker held the lock and skipIfBusy was set. */
@@ -541,36 +286,11 @@ export interface SimilarityState {
 	templates: number;
 	pairs: number;
 	ratings: number;
-	parameters: Partial<RefreshOptions>;
-}
-
-function refreshParameters(options: RefreshOptions = {}): Required<RefreshOptions> {
-	const p: Required<RefreshOptions> = {
-		similarity: options.similarity ?? 'cooccurrence',
-		neighborsPerTemplate: options.neighborsPerTemplate ?? 50,
-		contentNeighborsPerTemplate: options.contentNeighborsPerTemplate ?? 20,
-		minCoRaters: options.minCoRaters ?? 2,
-		shrinkage: options.shrinkage ?? 10,
-		contentWeight: options.contentWeight ?? 0.1,
-		maxRatingsPerUser: options.maxRatingsPerUser ?? 50,
-		maxFeatureShare: options.maxFeatureShare ?? 0.2,
-	};
-	if (!SIMILARITY_METHODS.includes(p.similarity)) throw new ConflictError(`Unknown similarity "${String(p.similarity)}" (use ${SIMILARITY_METHODS.join(' or ')})`, 'similarity');
-	const positiveInts: (keyof RefreshOptions)[] = ['neighborsPerTemplate', 'minCoRaters', 'maxRatingsPerUser'];
-	for (const key of positiveInts) {
-		if (!Number.isInteger(p[key]) || (p[key] as number) < 1) throw new ConflictError(`${key} must be a whole number of 1 or more, got ${String(p[key])}`, key);
-	}
-	if (!Number.isInteger(p.contentNeighborsPerTemplate) || p.contentNeighborsPerTemplate < 0) {
-		throw new ConflictError(`contentNeighborsPerTemplate must be a whole number of 0 or more`, 'contentNeighborsPerTemplate');
-	}
-	for (const key of ['shrinkage', 'contentWeight', 'maxFeatureShare'] as const) {
-		if (!(p[key] >= 0) || !Number.isFinite(p[key])) throw new ConflictError(`${key} must be a number of 0 or more, got ${String(p[key])}`, key);
-	}
-	return p;
+	parameters: Partial<RefreshParameters>;
 }
 
 export async function getSimilarityState(db: Queryable): Promise<SimilarityState | null> {
-	const { rows } = await db.query<{ refreshed_at: Date; duration_ms: number; templates: number; pairs: string; ratings: string; parameters: Partial<RefreshOptions> }>(
+	const { rows } = await db.query<{ refreshed_at: Date; duration_ms: number; templates: number; pairs: string; ratings: string; parameters: Partial<RefreshParameters> }>(
 		'SELECT refreshed_at, duration_ms, templates, pairs, ratings, parameters FROM template_neighbors_refresh WHERE id',
 	);
 	if (rows.length === 0) return null;
@@ -587,15 +307,14 @@ export async function getSimilarityState(db: Queryable): Promise<SimilarityState
 
 /**
  * Rebuilds template_neighbors in one transaction (readers keep the old table until commit) under
- * an advisory lock, so concurrent refreshes run one after the other; with `skipIfBusy` a refresh
+ * an advisory lock, so concurrent rebuilds run one after the other; with `skipIfBusy` a rebuild
  * that finds another one running returns at once. Deterministic: the same data gives the same rows.
  */
-export async function refreshSimilarities(pool: Pool, options: RefreshOptions & { skipIfBusy?: boolean } = {}): Promise<RefreshResult> {
-	const p = refreshParameters(options);
+export async function rebuildNeighbors(pool: Pool, p: RefreshParameters, skipIfBusy = false): Promise<RefreshResult> {
 	const started = Date.now();
 	return withTransaction(pool, async (client) => {
 		const lockKey = 'n8n-nodes-promptlab:template-neighbors';
-		if (options.skipIfBusy) {
+		if (skipIfBusy) {
 			const { rows } = await client.query<{ locked: boolean }>(
 				'SELECT pg_try_advisory_xact_lock(hashtext($1 || current_schema())) AS locked',
 				[lockKey],
@@ -757,35 +476,5 @@ export async function refreshSimilarities(pool: Pool, options: RefreshOptions & 
 			refreshed: true,
 		};
 	});
-}
-
-/** In-flight background refreshes of this process, per pool (a cache: losing it costs nothing). */
-const backgroundRefreshes = new WeakMap<Pool, Promise<unknown>>();
-
-/**
- * Makes sure neighbours exist and are not older than `maxAgeHours`: built synchronously the first
- * time (waiting for a worker that is already building them), rebuilt in the background when stale.
- */
-export async function ensureFreshSimilarities(pool: Pool, maxAgeHours: number, options?: RefreshOptions): Promise<SimilarityState | null> {
-	if (!(maxAgeHours >= 0)) throw new ConflictError(`Refresh age must be 0 or more hours, got ${String(maxAgeHours)}`, 'refreshIfOlderThanHours');
-	const state = await getSimilarityState(pool);
-	if (maxAgeHours === 0) return state;
-	if (!state) {
-		await refreshSimilarities(pool, { ...options });
-		return getSimilarityState(pool);
-	}
-	const ageMs = Date.now() - new Date(state.refreshedAt).getTime();
-	if (ageMs > maxAgeHours * 3_600_000 && !backgroundRefreshes.has(pool)) {
-		const running = refreshSimilarities(pool, { ...options, skipIfBusy: true })
-			.catch(() => undefined) // a failed background refresh leaves the current neighbours in place
-			.finally(() => backgroundRefreshes.delete(pool));
-		backgroundRefreshes.set(pool, running);
-	}
-	return state;
-}
-
-/** Waits for this process's background refresh of `pool`, if any (tests, scripts, shutdown). */
-export async function waitForBackgroundRefresh(pool: Pool): Promise<void> {
-	await backgroundRefreshes.get(pool);
 }
 

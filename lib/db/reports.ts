@@ -1,83 +1,17 @@
 /**
- * Reports: the weekly report (use, ratings, failures, generation time) and a minimal summary of
- * running campaigns (full campaign results live in lib/db/campaigns.ts).
+ * Reports repository: the aggregates behind the weekly report (lib/reports/weekly.ts builds the
+ * report from them, lib/reports/html.ts renders it) and a minimal summary of running campaigns.
  *
  * The window is [from, to) on created_at: executions by when they were submitted, ratings by when
  * they were first given (a later re-rating stays in the week of the first). Every query is a range
  * scan of one created_at index (executions_created, executions_failures, feedback_created) grouped
  * per version, so the cost follows the size of the window, not of the tables.
  */
-import { popularityScore } from '../stats';
-import { ConflictError } from './errors';
 import type { Queryable } from './pool';
 
-export interface WeeklyReportOptions {
-	from: Date | string;
-	to: Date | string;
-	/** Length of the top lists and of the error list. Default 10. */
-	limit?: number;
-	/** Pseudo-ratings at the window's mean rating in the Bayesian average (m). Default 10. */
-	priorWeight?: number;
-	/** Maximum number of per-version rows (most used first). Default 100. */
-	versionLimit?: number;
-}
+export type Num = string | number | null;
 
-export interface ReportUsage {
-	executions: number;
-	succeeded: number;
-	/** failed + lost */
-	failed: number;
-	cancelled: number;
-	/** Not finished yet (queued or running). */
-	inProgress: number;
-	/** failed / (succeeded + failed); null when nothing finished. */
-	failureRate: number | null;
-	/** Mean duration of successful runs. */
-	avgDurationMs: number | null;
-	p50DurationMs: number | null;
-	p95DurationMs: number | null;
-	ratingCount: number;
-	/** Raw mean rating, for reading; rank by bayesianScore. */
-	meanRating: number | null;
-	/** Share of ratings ≥ 4. */
-	goodShare: number | null;
-	/** Bayesian average on the 1–5 scale (lib/stats popularityScore), shrunk toward the window mean. */
-	bayesianScore: number | null;
-}
-
-export interface ReportTemplateRow extends ReportUsage {
-	templateId: string;
-	templateName: string;
-	kind: string;
-	category: string | null;
-}
-
-export interface ReportVersionRow extends ReportTemplateRow {
-	versionId: string | null;
-	version: number | null;
-}
-
-export interface ReportError {
-	message: string;
-	count: number;
-	lastSeenAt: string;
-	templates: string[];
-}
-
-export interface WeeklyReport {
-	from: string;
-	to: string;
-	totals: Omit<ReportUsage, 'bayesianScore'>;
-	scoring: { method: 'bayesian_average'; priorMean: number; priorWeight: number };
-	topByUse: ReportTemplateRow[];
-	topByRating: ReportTemplateRow[];
-	failures: { count: number; rate: number | null; topErrors: ReportError[] };
-	versions: ReportVersionRow[];
-}
-
-type Num = string | number | null;
-
-interface ExecutionAggRow {
+export interface ExecutionAggRow {
 	template_id: string | null;
 	version_id: string | null;
 	all_rows: boolean; // the grand-total grouping set
@@ -91,7 +25,7 @@ interface ExecutionAggRow {
 	p95: Num;
 }
 
-interface RatingAggRow {
+export interface RatingAggRow {
 	template_id: string | null;
 	version_id: string | null;
 	all_rows: boolean;
@@ -100,75 +34,30 @@ interface RatingAggRow {
 	good_count: Num;
 }
 
-interface Accumulator {
-	executions: number;
-	succeeded: number;
-	failed: number;
-	cancelled: number;
-	durationSum: number;
-	durationCount: number;
-	p50: number | null;
-	p95: number | null;
-	ratingCount: number;
-	ratingSum: number;
-	goodCount: number;
+export interface ErrorAggRow {
+	message: string;
+	count: Num;
+	last_seen_at: Date;
+	templates: string[] | null;
 }
 
-const num = (v: Num | undefined): number => (v === null || v === undefined ? 0 : Number(v));
-const numOrNull = (v: Num | undefined): number | null => (v === null || v === undefined ? null : Number(v));
-
-/** Percentiles are interpolated in floating point; a microsecond is more than a report needs. */
-const roundMs = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000) / 1000);
-
-function emptyAccumulator(): Accumulator {
-	return { executions: 0, succeeded: 0, failed: 0, cancelled: 0, durationSum: 0, durationCount: 0, p50: null, p95: null, ratingCount: 0, ratingSum: 0, goodCount: 0 };
+export interface WindowAggregates {
+	/** Per (template, version), plus one grand-total row (all_rows). */
+	executions: ExecutionAggRow[];
+	ratings: RatingAggRow[];
+	/** The most frequent failure messages, most frequent first. */
+	errors: ErrorAggRow[];
 }
 
-function toDate(value: Date | string, field: string): Date {
-	const date = value instanceof Date ? value : new Date(value);
-	if (Number.isNaN(date.getTime())) throw new ConflictError(`${field} is not a valid date (got ${String(value)})`, field);
-	return date;
-}
-
-function positiveInteger(value: number | undefined, fallback: number, field: string): number {
-	if (value === undefined) return fallback;
-	if (!Number.isInteger(value) || value < 1 || value > 1000) {
-		throw new ConflictError(`${field} must be a whole number from 1 to 1000 (got ${String(value)})`, field);
-	}
-	return value;
-}
-
-function usage(a: Accumulator, prior: { priorMean: number; priorWeight: number }): ReportUsage {
-	const finished = a.succeeded + a.failed;
-	return {
-		executions: a.executions,
-		succeeded: a.succeeded,
-		failed: a.failed,
-		cancelled: a.cancelled,
-		inProgress: a.executions - a.succeeded - a.failed - a.cancelled,
-		failureRate: finished > 0 ? a.failed / finished : null,
-		avgDurationMs: a.durationCount > 0 ? a.durationSum / a.durationCount : null,
-		p50DurationMs: a.p50,
-		p95DurationMs: a.p95,
-		ratingCount: a.ratingCount,
-		meanRating: a.ratingCount > 0 ? a.ratingSum / a.ratingCount : null,
-		goodShare: a.ratingCount > 0 ? a.goodCount / a.ratingCount : null,
-		bayesianScore:
-			a.ratingCount > 0
-				? popularityScore({ ratingCount: a.ratingCount, ratingSum: a.ratingSum }, { method: 'bayesian_average', ...prior })
-				: null,
-	};
-}
-
-export async function weeklyReport(db: Queryable, options: WeeklyReportOptions): Promise<WeeklyReport> {
-	const from = toDate(options.from, 'from');
-	const to = toDate(options.to, 'to');
-	if (from >= to) throw new ConflictError(`The report window is empty: from (${from.toISOString()}) must be before to (${to.toISOString()})`, 'from');
-	const limit = positiveInteger(options.limit, 10, 'limit');
-	const versionLimit = positiveInteger(options.versionLimit, 100, 'versionLimit');
-	const priorWeight = options.priorWeight ?? 10;
-	if (!(priorWeight > 0)) throw new ConflictError(`priorWeight must be > 0 (got ${String(priorWeight)})`, 'priorWeight');
-
+/**
+ * Executions, ratings and failures of the window [from, to). A failure without a message is
+ * grouped under `fallbackMessages` (lost runs have no error of their own).
+ */
+export async function windowAggregates(
+	db: Queryable,
+	window: { from: Date; to: Date; errorLimit: number; fallbackMessages: { lost: string; none: string } },
+): Promise<WindowAggregates> {
+	const { from, to } = window;
 	const [executionRows, ratingRows, errorRows] = await Promise.all([
 		db.query<ExecutionAggRow>(
 			`SELECT template_id, version_id, GROUPING(template_id, version_id) = 3 AS all_rows,
@@ -191,129 +80,41 @@ export async function weeklyReport(db: Queryable, options: WeeklyReportOptions):
 			 GROUP BY GROUPING SETS ((template_id, version_id), ())`,
 			[from, to],
 		),
-		db.query<{ message: string; count: Num; last_seen_at: Date; templates: string[] | null }>(
-			`SELECT left(coalesce(e.error->>'message', CASE WHEN e.status = 'lost' THEN 'lost: ComfyUI has no record of the prompt' END,
-			            e.error::text, '(no error message)'), 500) AS message,
+		db.query<ErrorAggRow>(
+			`SELECT left(coalesce(e.error->>'message', CASE WHEN e.status = 'lost' THEN $4 END, e.error::text, $5), 500) AS message,
 				count(*) AS count, max(e.created_at) AS last_seen_at,
 				array_remove(array_agg(DISTINCT t.name), NULL) AS templates
 			 FROM executions e LEFT JOIN templates t ON t.id = e.template_id
 			 WHERE e.created_at >= $1 AND e.created_at < $2 AND e.status IN ('failed', 'lost')
 			 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT $3`,
-			[from, to, limit],
+			[from, to, window.errorLimit, window.fallbackMessages.lost, window.fallbackMessages.none],
 		),
 	]);
 
-	// Per (template, version) accumulators, keyed "templateId/versionId".
-	const perVersion = new Map<string, { templateId: string | null; versionId: string | null; acc: Accumulator }>();
-	const total = emptyAccumulator();
-	const slot = (templateId: string | null, versionId: string | null) => {
-		const key = `${templateId ?? ''}/${versionId ?? ''}`;
-		let entry = perVersion.get(key);
-		if (!entry) {
-			entry = { templateId, versionId: versionId === null ? null : String(versionId), acc: emptyAccumulator() };
-			perVersion.set(key, entry);
-		}
-		return entry.acc;
-	};
-	for (const r of executionRows.rows) {
-		const acc = r.all_rows ? total : slot(r.template_id, r.version_id);
-		acc.executions = num(r.executions);
-		acc.succeeded = num(r.succeeded);
-		acc.failed = num(r.failed);
-		acc.cancelled = num(r.cancelled);
-		acc.durationSum = num(r.duration_sum);
-		acc.durationCount = num(r.duration_count);
-		acc.p50 = roundMs(numOrNull(r.p50));
-		acc.p95 = roundMs(numOrNull(r.p95));
-	}
-	for (const r of ratingRows.rows) {
-		const acc = r.all_rows ? total : slot(r.template_id, r.version_id);
-		acc.ratingCount = num(r.rating_count);
-		acc.ratingSum = num(r.rating_sum);
-		acc.goodCount = num(r.good_count);
-	}
-	const prior = { priorMean: total.ratingCount > 0 ? total.ratingSum / total.ratingCount : 3, priorWeight };
+	return { executions: executionRows.rows, ratings: ratingRows.rows, errors: errorRows.rows };
+}
 
-	// Names of the templates and versions that had activity (executions without a template are only in the totals).
-	const active = [...perVersion.values()].filter((e) => e.templateId !== null);
-	const templateIds = [...new Set(active.map((e) => e.templateId as string))];
-	const versionIds = [...new Set(active.map((e) => e.versionId).filter((v): v is string => v !== null))];
+export interface TemplateNameRow {
+	id: string;
+	name: string;
+	kind: string;
+	category: string | null;
+}
+
+/** Names of templates and version numbers, for the ids that had activity. */
+export async function templateAndVersionNames(
+	db: Queryable,
+	templateIds: string[],
+	versionIds: string[],
+): Promise<{ templates: TemplateNameRow[]; versions: Array<{ id: string; version: number }> }> {
 	const [templates, versions] = await Promise.all([
-		db.query<{ id: string; name: string; kind: string; category: string | null }>(
+		db.query<TemplateNameRow>(
 			'SELECT id, name, kind, category FROM templates WHERE id = ANY($1::uuid[])',
 			[templateIds],
 		),
 		db.query<{ id: string; version: number }>('SELECT id, version FROM template_versions WHERE id = ANY($1::bigint[])', [versionIds]),
 	]);
-	const templateById = new Map(templates.rows.map((t) => [t.id, t]));
-	const versionNumber = new Map(versions.rows.map((v) => [String(v.id), v.version]));
-
-	const perTemplate = new Map<string, Accumulator>();
-	const versionRows: ReportVersionRow[] = [];
-	for (const entry of active) {
-		const template = templateById.get(entry.templateId as string);
-		if (!template) continue; // deleted meanwhile
-		const t = perTemplate.get(template.id) ?? emptyAccumulator();
-		const a = entry.acc;
-		t.executions += a.executions;
-		t.succeeded += a.succeeded;
-		t.failed += a.failed;
-		t.cancelled += a.cancelled;
-		t.durationSum += a.durationSum;
-		t.durationCount += a.durationCount;
-		t.ratingCount += a.ratingCount;
-		t.ratingSum += a.ratingSum;
-		t.goodCount += a.goodCount;
-		perTemplate.set(template.id, t);
-		versionRows.push({
-			templateId: template.id,
-			templateName: template.name,
-			kind: template.kind,
-			category: template.category,
-			versionId: entry.versionId,
-			version: entry.versionId === null ? null : versionNumber.get(entry.versionId) ?? null,
-			...usage(a, prior),
-		});
-	}
-	const templateRows: ReportTemplateRow[] = [...perTemplate.entries()].map(([id, acc]) => {
-		const template = templateById.get(id)!;
-		// Percentiles do not add up across versions; per template they are left out.
-		return { templateId: id, templateName: template.name, kind: template.kind, category: template.category, ...usage(acc, prior) };
-	});
-	const byName = (a: { templateName: string }, b: { templateName: string }) => a.templateName.localeCompare(b.templateName);
-	const topByUse = templateRows
-		.filter((t) => t.executions > 0)
-		.sort((a, b) => b.executions - a.executions || b.succeeded - a.succeeded || byName(a, b))
-		.slice(0, limit);
-	const topByRating = templateRows
-		.filter((t) => t.ratingCount > 0)
-		.sort((a, b) => (b.bayesianScore ?? 0) - (a.bayesianScore ?? 0) || b.ratingCount - a.ratingCount || byName(a, b))
-		.slice(0, limit);
-	versionRows.sort(
-		(a, b) => b.executions - a.executions || b.ratingCount - a.ratingCount || byName(a, b) || (a.version ?? 0) - (b.version ?? 0),
-	);
-
-	const totals = usage(total, prior);
-	const { bayesianScore: _score, ...totalsWithoutScore } = totals;
-	return {
-		from: from.toISOString(),
-		to: to.toISOString(),
-		totals: totalsWithoutScore,
-		scoring: { method: 'bayesian_average', ...prior },
-		topByUse,
-		topByRating,
-		failures: {
-			count: total.failed,
-			rate: totals.failureRate,
-			topErrors: errorRows.rows.map((r) => ({
-				message: r.message,
-				count: num(r.count),
-				lastSeenAt: r.last_seen_at.toISOString(),
-				templates: r.templates ?? [],
-			})),
-		},
-		versions: versionRows.slice(0, versionLimit),
-	};
+	return { templates: templates.rows, versions: versions.rows };
 }
 
 export interface RunningCampaign {

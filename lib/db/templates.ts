@@ -1,15 +1,28 @@
 /**
  * Templates repository: templates, immutable versions, movable labels with history.
- * Plain TypeScript over pg; every value is a $n parameter; sort fields come from a whitelist.
+ * SQL only: its input is validated by the use cases in lib/templates (manage.ts, inputs.ts); every
+ * value is a $n parameter; sort fields come from a whitelist. Errors are the states only the
+ * database knows: not found, name taken, archived, a label that never moved.
  */
 import type { Pool, PoolClient } from 'pg';
 
-import { parseApiWorkflow, parseVariableDefinitions, workflowChecksum } from '../templates';
-import type { ApiWorkflow, VariableDefinition } from '../templates';
-import { NotFoundError, ConflictError } from './errors';
+import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import { DEFAULT_LABEL } from '../templates/inputs';
+import type {
+	TemplateKind,
+	TemplateRef,
+	TemplateSortField,
+	NewVersionContent,
+	VersionSelector,
+} from '../templates/inputs';
+import type { VariableDefinition } from '../templates/variables';
+import type { ApiWorkflow } from '../templates/workflow';
 import { withTransaction, type Queryable } from './pool';
 
-export type TemplateKind = 'image' | 'text';
+// The input vocabulary callers of the repository share (campaign promotion moves `production`).
+export type { TemplateKind, TemplateRef, TemplateSortField, VersionSelector };
+export { DEFAULT_LABEL };
+export { LABEL_PATTERN } from '../templates/inputs';
 
 export interface Template {
 	id: string;
@@ -41,30 +54,17 @@ export interface TemplateVersion {
 	createdAt: string;
 }
 
-export interface VersionInput {
-	positivePrompt?: string;
-	negativePrompt?: string;
-	workflow?: unknown; // object or JSON string in ComfyUI API format
-	variables?: unknown; // variable definitions
-	defaultParams?: Record<string, unknown>;
-	commitMessage?: string;
-	author?: string | null;
-}
-
-export interface CreateTemplateInput {
+/** A new template row with its first version, already validated (createTemplateInput). */
+export interface NewTemplate {
 	name: string;
 	kind: TemplateKind;
-	category?: string | null;
-	tags?: string[];
-	description?: string;
-	firstVersion: VersionInput;
-	/** Labels pointed at the first version; default ['production'] so a new template is usable at once. */
-	labels?: string[];
+	category: string | null;
+	tags: string[];
+	description: string;
+	firstVersion: NewVersionContent;
+	/** Labels pointed at the first version. */
+	labels: string[];
 }
-
-export type TemplateRef = { id: string } | { name: string };
-
-export const LABEL_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 interface TemplateRow {
 	id: string;
@@ -135,65 +135,31 @@ function toVersion(row: VersionRow): TemplateVersion {
 	};
 }
 
-function normaliseTags(tags: string[] | undefined): string[] {
-	return [...new Set((tags ?? []).map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0))];
-}
-
-function checkLabel(label: string): string {
-	if (!LABEL_PATTERN.test(label)) {
-		throw new ConflictError(
-			`Invalid label "${label}": use lower-case letters, digits, '.', '_' or '-' (e.g. "production", "staging")`,
-			'label',
-		);
-	}
-	return label;
-}
-
-/** Validates a version's content before it is stored: an invalid version must never exist. */
-function prepareVersion(kind: TemplateKind, input: VersionInput) {
-	const variables = parseVariableDefinitions(input.variables ?? []);
-	const hasWorkflow =
-		input.workflow !== undefined && input.workflow !== null && !(typeof input.workflow === 'string' && input.workflow.trim() === '');
-	const workflow = hasWorkflow ? parseApiWorkflow(input.workflow) : null;
-	if (kind === 'image' && !workflow && !input.positivePrompt) {
-		throw new ConflictError('An image template needs a ComfyUI workflow (API format) or a positive prompt', 'workflow');
-	}
-	return {
-		positivePrompt: input.positivePrompt ?? '',
-		negativePrompt: input.negativePrompt ?? '',
-		workflow,
-		checksum: workflow ? workflowChecksum(workflow) : null,
-		variables,
-		defaultParams: input.defaultParams ?? {},
-		commitMessage: input.commitMessage ?? '',
-		author: input.author ?? null,
-	};
-}
-
-async function insertVersion(
-	client: PoolClient,
-	templateId: string,
-	kind: TemplateKind,
-	input: VersionInput,
-): Promise<TemplateVersion> {
-	const v = prepareVersion(kind, input);
-	// Row-locks the template: concurrent creators serialise here and get consecutive numbers.
+/** Inserts the next version of a template (locks the template row: concurrent creators get consecutive numbers). */
+async function insertVersionRow(client: PoolClient, template: { id: string; name: string }, v: NewVersionContent): Promise<TemplateVersion> {
 	const bumped = await client.query<{ latest_version: number }>(
-		'UPDATE templates SET latest_version = latest_version + 1, updated_at = now() WHERE id = $1 RETURNING latest_version',
-		[templateId],
+		`UPDATE templates SET latest_version = latest_version + 1, updated_at = now()
+		 WHERE id = $1 AND archived_at IS NULL RETURNING latest_version`,
+		[template.id],
 	);
-	if (bumped.rowCount === 0) throw new NotFoundError(`Template ${templateId} not found`, 'template');
+	if (bumped.rowCount === 0) {
+		// Not found was ruled out by the caller's getTemplate in this transaction: it was archived.
+		throw new ConflictError('template_archived', `Template "${template.name}" is archived; unarchive it before adding versions`, {
+			field: 'template',
+			hint: 'Unarchive the template, then add the version',
+		});
+	}
 	const { rows } = await client.query<VersionRow>(
 		`INSERT INTO template_versions (template_id, version, positive_prompt, negative_prompt, workflow, workflow_checksum,
 			variables, default_params, commit_message, author)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
 		[
-			templateId,
+			template.id,
 			bumped.rows[0].latest_version,
 			v.positivePrompt,
 			v.negativePrompt,
 			v.workflow === null ? null : JSON.stringify(v.workflow),
-			v.checksum,
+			v.workflowChecksum,
 			JSON.stringify(v.variables),
 			JSON.stringify(v.defaultParams),
 			v.commitMessage,
@@ -237,48 +203,46 @@ function uniqueViolation(error: unknown, constraint: string): boolean {
 	return e?.code === '23505' && e.constraint === constraint;
 }
 
-export async function createTemplate(
-	pool: Pool,
-	input: CreateTemplateInput,
-): Promise<{ template: Template; version: TemplateVersion }> {
-	const labels = (input.labels ?? ['production']).map(checkLabel);
+/** Inserts a template, its version 1 and its labels in one transaction. */
+export async function insertTemplate(pool: Pool, input: NewTemplate): Promise<{ template: Template; version: TemplateVersion }> {
 	try {
 		return await withTransaction(pool, async (client) => {
 			const { rows } = await client.query<{ id: string }>(
 				`INSERT INTO templates (name, kind, category, tags, description) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-				[input.name.trim(), input.kind, input.category?.trim() || null, normaliseTags(input.tags), input.description ?? ''],
+				[input.name, input.kind, input.category, input.tags, input.description],
 			);
-			const templateId = rows[0].id;
-			const version = await insertVersion(client, templateId, input.kind, input.firstVersion);
-			for (const label of labels) {
-				await moveLabel(client, templateId, label, version, input.firstVersion.author ?? null, 'first version');
+			const created = { id: rows[0].id, name: input.name };
+			const version = await insertVersionRow(client, created, input.firstVersion);
+			for (const label of input.labels) {
+				await moveLabel(client, created.id, label, version, input.firstVersion.author, 'first version');
 			}
-			const template = await getTemplate(client, { id: templateId });
+			const template = await getTemplate(client, { id: created.id });
 			return { template, version };
 		});
 	} catch (error) {
 		if (uniqueViolation(error, 'templates_name_key')) {
-			throw new ConflictError(`A template named "${input.name.trim()}" already exists; choose another name or add a version to it`, 'name');
+			throw new ConflictError('template_name_taken', `A template named "${input.name}" already exists`, {
+				field: 'name',
+				hint: 'Choose another name, or add a version to the existing template',
+				cause: error,
+			});
 		}
 		throw error;
 	}
 }
 
-export async function createVersion(
+/** Inserts the next version of a template and moves `labels` to it, in one transaction. */
+export async function insertVersion(
 	pool: Pool,
 	ref: TemplateRef,
-	input: VersionInput,
-	labels: string[] = [],
+	content: NewVersionContent,
+	labels: readonly string[] = [],
 ): Promise<{ template: Template; version: TemplateVersion }> {
-	labels.forEach(checkLabel);
 	return withTransaction(pool, async (client) => {
 		const template = await getTemplate(client, ref);
-		if (template.archived) {
-			throw new ConflictError(`Template "${template.name}" is archived; unarchive it before adding versions`, 'template');
-		}
-		const version = await insertVersion(client, template.id, template.kind, input);
+		const version = await insertVersionRow(client, template, content);
 		for (const label of labels) {
-			await moveLabel(client, template.id, label, version, input.author ?? null, `version ${version.version} created`);
+			await moveLabel(client, template.id, label, version, content.author, `version ${version.version} created`);
 		}
 		return { template: await getTemplate(client, { id: template.id }), version };
 	});
@@ -287,21 +251,24 @@ export async function createVersion(
 export async function getTemplate(db: Queryable, ref: TemplateRef): Promise<Template> {
 	const byId = 'id' in ref;
 	if (byId && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref.id)) {
-		throw new NotFoundError(`"${ref.id}" is not a template ID (expected a UUID); pick the template by name instead`, 'template');
+		// Not a UUID cannot name a template: the same answer as an unknown one (and no Postgres cast error).
+		throw new NotFoundError('template_not_found', `"${ref.id}" is not a template ID (expected a UUID)`, {
+			field: 'template',
+			hint: 'Pick the template from the list, or give its name',
+			details: { templateId: ref.id },
+		});
 	}
 	const { rows } = await db.query<TemplateRow>(
 		`SELECT ${TEMPLATE_COLUMNS} FROM templates t WHERE ${byId ? 't.id = $1' : 'lower(t.name) = lower($1)'}`,
 		[byId ? ref.id : ref.name.trim()],
 	);
 	if (rows.length === 0) {
-		throw new NotFoundError(`Template ${byId ? `with ID ${ref.id}` : `"${ref.name}"`} not found`, 'template');
+		throw new NotFoundError('template_not_found', `Template ${byId ? `with ID ${ref.id}` : `"${ref.name}"`} not found`, {
+			field: 'template',
+			details: byId ? { templateId: ref.id } : { templateName: ref.name },
+		});
 	}
 	return toTemplate(rows[0]);
-}
-
-export interface VersionSelector {
-	label?: string;
-	version?: number;
 }
 
 /**
@@ -321,32 +288,37 @@ export async function resolveVersion(
 		);
 		if (rows.length === 0) {
 			throw new NotFoundError(
+				'version_not_found',
 				`Template "${template.name}" has no version ${selector.version} (versions 1..${template.latestVersion})`,
-				'version',
+				{ field: 'version', details: { version: selector.version, latestVersion: template.latestVersion } },
 			);
 		}
 		return { version: toVersion(rows[0]), resolvedBy: 'version' };
 	}
-	const label = selector.label?.trim() || 'production';
+	const label = selector.label?.trim() || DEFAULT_LABEL;
 	const { rows } = await db.query<VersionRow>(
 		`SELECT v.* FROM template_labels l JOIN template_versions v ON v.id = l.version_id
 		 WHERE l.template_id = $1 AND l.label = $2`,
 		[template.id, label],
 	);
 	if (rows.length > 0) return { version: toVersion(rows[0]), resolvedBy: 'label' };
-	if (label !== 'production') {
+	if (label !== DEFAULT_LABEL) {
 		const known = Object.keys(template.labels).sort();
 		throw new NotFoundError(
+			'label_not_found',
 			`Template "${template.name}" has no label "${label}"` +
 				(known.length ? ` (labels: ${known.join(', ')})` : ' (it has no labels yet)'),
-			'label',
+			{ field: 'label', details: { label, labels: known } },
 		);
 	}
 	const latest = await db.query<VersionRow>(
 		'SELECT * FROM template_versions WHERE template_id = $1 ORDER BY version DESC LIMIT 1',
 		[template.id],
 	);
-	if (latest.rows.length === 0) throw new NotFoundError(`Template "${template.name}" has no versions`, 'template');
+	// Every template is created with version 1 in one transaction, so this means the row vanished meanwhile.
+	if (latest.rows.length === 0) {
+		throw new NotFoundError('version_not_found', `Template "${template.name}" has no versions`, { field: 'template' });
+	}
 	return { version: toVersion(latest.rows[0]), resolvedBy: 'latest' };
 }
 
@@ -362,16 +334,16 @@ export async function listVersions(
 	return rows.map(toVersion);
 }
 
-/** Whitelisted sort fields: parameter value → SQL expression. Nothing else reaches ORDER BY. */
-export const TEMPLATE_SORT_FIELDS = {
+/** Whitelisted sort fields: input name → SQL expression. Nothing else reaches ORDER BY. */
+const SORT_SQL: Readonly<Record<TemplateSortField, string>> = {
 	name: 'lower(t.name)',
 	createdAt: 't.created_at',
 	updatedAt: 't.updated_at',
 	category: 't.category',
 	latestVersion: 't.latest_version',
-} as const;
-export type TemplateSortField = keyof typeof TEMPLATE_SORT_FIELDS;
+};
 
+/** Filters as the findTemplates use case has normalised them (trimmed, tags lower-case). */
 export interface TemplateFilters {
 	category?: string;
 	kind?: TemplateKind;
@@ -400,18 +372,19 @@ export async function listTemplates(
 		return `$${values.length}`;
 	};
 	if (!filters.includeArchived) where.push('t.archived_at IS NULL');
-	if (filters.category) where.push(`lower(t.category) = lower(${param(filters.category.trim())})`);
+	if (filters.category) where.push(`lower(t.category) = lower(${param(filters.category)})`);
 	if (filters.kind) where.push(`t.kind = ${param(filters.kind)}`);
-	const tagsAny = normaliseTags(filters.tagsAny);
-	const tagsAll = normaliseTags(filters.tagsAll);
-	if (tagsAny.length) where.push(`t.tags && ${param(tagsAny)}::text[]`);
-	if (tagsAll.length) where.push(`t.tags @> ${param(tagsAll)}::text[]`);
-	if (filters.search?.trim()) {
-		const p = param(`%${escapeLike(filters.search.trim())}%`);
+	if (filters.tagsAny?.length) where.push(`t.tags && ${param(filters.tagsAny)}::text[]`);
+	if (filters.tagsAll?.length) where.push(`t.tags @> ${param(filters.tagsAll)}::text[]`);
+	if (filters.search) {
+		const p = param(`%${escapeLike(filters.search)}%`);
 		where.push(`(t.name ILIKE ${p} OR t.description ILIKE ${p})`);
 	}
-	const sortField = TEMPLATE_SORT_FIELDS[filters.sortBy ?? 'name'];
-	if (!sortField) throw new ConflictError(`Unknown sort field "${String(filters.sortBy)}"`, 'sortBy');
+	// The input schema allows only these names; the lookup is what keeps anything else out of the SQL.
+	const sortField = Object.prototype.hasOwnProperty.call(SORT_SQL, filters.sortBy ?? 'name') ? SORT_SQL[filters.sortBy ?? 'name'] : undefined;
+	if (!sortField) {
+		throw new ValidationError('invalid_input', `Unknown sort field "${String(filters.sortBy)}"`, { field: 'sortBy' });
+	}
 	const order = filters.sortOrder === 'desc' ? 'DESC' : 'ASC';
 	const offset = filters.offset ?? 0;
 	const sql = `SELECT ${TEMPLATE_COLUMNS}, count(*) OVER () AS total FROM templates t
@@ -451,7 +424,6 @@ export async function setLabel(
 	version: number,
 	options: { movedBy?: string | null; reason?: string | null } = {},
 ): Promise<LabelMove> {
-	checkLabel(label);
 	return withTransaction(pool, async (client) => {
 		const template = await getTemplate(client, ref);
 		const { version: target } = await resolveVersion(client, template, { version });
@@ -467,7 +439,6 @@ export async function rollbackLabel(
 	label: string,
 	options: { movedBy?: string | null; reason?: string | null } = {},
 ): Promise<LabelMove> {
-	checkLabel(label);
 	return withTransaction(pool, async (client) => {
 		const template = await getTemplate(client, ref);
 		// Lock the label row first so two concurrent rollbacks do not both read the same history.
@@ -477,10 +448,19 @@ export async function rollbackLabel(
 			 ORDER BY id DESC LIMIT 1`,
 			[template.id, label],
 		);
-		if (last.rows.length === 0) throw new NotFoundError(`Template "${template.name}" has no label "${label}"`, 'label');
+		if (last.rows.length === 0) {
+			throw new NotFoundError('label_not_found', `Template "${template.name}" has no label "${label}"`, {
+				field: 'label',
+				details: { label, labels: Object.keys(template.labels).sort() },
+			});
+		}
 		const previous = last.rows[0].from_version;
 		if (previous === null) {
-			throw new ConflictError(`Label "${label}" of "${template.name}" has never moved, so there is nothing to roll back to`, 'label');
+			throw new ConflictError(
+				'label_has_no_history',
+				`Label "${label}" of "${template.name}" has never moved, so there is nothing to roll back to`,
+				{ field: 'label', details: { label, version: last.rows[0].to_version } },
+			);
 		}
 		const { version: target } = await resolveVersion(client, template, { version: previous });
 		const move = await moveLabel(

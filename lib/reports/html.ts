@@ -2,7 +2,7 @@
  * The weekly report as a self-contained HTML e-mail: tables plus a bar chart drawn with table
  * cells and inline styles, because mail clients strip <script>, <style> blocks and often SVG.
  */
-import type { RunningCampaign, WeeklyReport } from '../db/reports';
+import type { RunningCampaign, WeeklyReport } from './weekly';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

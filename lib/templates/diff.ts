@@ -1,15 +1,18 @@
+import { diffArrays } from 'diff';
+
 import type { VariableDefinition } from './variables';
 import { canonicalJson, type ApiWorkflow, type JsonValue } from './workflow';
 
 /**
  * Differences between two template versions, for the "Diff versions" operation.
  *
- * Text diffs are token-level LCS diffs. Prompts are diffed by words (runs of whitespace and of
- * non-whitespace), because most prompts are one long line and a line diff would only say "all
- * changed". Adjacent parts with the same op are merged, and joining the `equal`+`remove` parts gives
- * the old text exactly, `equal`+`add` the new one. Above MAX_DIFF_CELLS (tokens × tokens after
- * trimming the common start and end) the middle is reported as one remove and one add, so a
- * pathological pair of prompts cannot stall a worker.
+ * Text diffs are token diffs computed by jsdiff (Myers' algorithm) over our own tokens: prompts
+ * are diffed by words (runs of whitespace and of non-whitespace, so "man," is one token), because
+ * most prompts are one long line and a line diff would only say "all changed". Adjacent parts with
+ * the same op are merged, and joining the `equal`+`remove` parts gives the old text exactly,
+ * `equal`+`add` the new one. When the two texts need more than MAX_DIFF_EDITS token edits (after
+ * trimming the common start and end) jsdiff gives up and the middle is reported as one remove and
+ * one add, so a pathological pair of prompts cannot stall a worker.
  */
 
 export type DiffOp = 'equal' | 'add' | 'remove';
@@ -19,18 +22,27 @@ export interface LineDiff {
 }
 export type TextDiff = LineDiff[];
 
-export const MAX_DIFF_CELLS = 4_000_000; // ≈ 2,000 × 2,000 tokens
+/**
+ * Most token edits (insertions + deletions) an exact diff may need; beyond it the middle is one
+ * remove + one add. jsdiff's Myers costs about edits² steps with an object per step: 1,000 edits
+ * (two unrelated prompts of ~500 words) take a few hundred milliseconds on a busy machine.
+ */
+export const MAX_DIFF_EDITS = 1_000;
+/**
+ * Myers' algorithm costs up to (tokens of both texts) × (edits) steps: for long texts the edit
+ * budget shrinks so that product stays below this (≈ a few hundred milliseconds at worst).
+ */
+export const MAX_DIFF_WORK = 20_000_000;
+
+const LINE_TOKENS = /[^\n]*\n|[^\n]+/g;
+const WORD_TOKENS = /\s+|\S+/g;
 
 export function diffLines(a: string, b: string): TextDiff {
-	return diffTokens(tokenize(a, /[^\n]*\n|[^\n]+/g), tokenize(b, /[^\n]*\n|[^\n]+/g));
+	return diffTokens(a.match(LINE_TOKENS) ?? [], b.match(LINE_TOKENS) ?? []);
 }
 
 export function diffWords(a: string, b: string): TextDiff {
-	return diffTokens(tokenize(a, /\s+|\S+/g), tokenize(b, /\s+|\S+/g));
-}
-
-function tokenize(text: string, pattern: RegExp): string[] {
-	return text.match(pattern) ?? [];
+	return diffTokens(a.match(WORD_TOKENS) ?? [], b.match(WORD_TOKENS) ?? []);
 }
 
 function diffTokens(a: string[], b: string[]): TextDiff {
@@ -42,6 +54,7 @@ function diffTokens(a: string[], b: string[]): TextDiff {
 		else parts.push({ op, text });
 	};
 
+	// The common ends are cheap to find and keep the fallback below readable (only the middle differs).
 	let start = 0;
 	while (start < a.length && start < b.length && a[start] === b[start]) start++;
 	let endA = a.length;
@@ -51,38 +64,15 @@ function diffTokens(a: string[], b: string[]): TextDiff {
 		endB--;
 	}
 	push('equal', a.slice(0, start).join(''));
-
-	const n = endA - start;
-	const m = endB - start;
-	if (n > 0 && m > 0 && (n + 1) * (m + 1) <= MAX_DIFF_CELLS) {
-		// lengths[i * (m + 1) + j] = LCS length of a[start+i..endA) and b[start+j..endB)
-		const width = m + 1;
-		const lengths = new Uint32Array((n + 1) * width);
-		for (let i = n - 1; i >= 0; i--) {
-			for (let j = m - 1; j >= 0; j--) {
-				lengths[i * width + j] = a[start + i] === b[start + j]
-					? lengths[(i + 1) * width + j + 1] + 1
-					: Math.max(lengths[(i + 1) * width + j], lengths[i * width + j + 1]);
-			}
-		}
-		let i = 0;
-		let j = 0;
-		while (i < n && j < m) {
-			if (a[start + i] === b[start + j]) {
-				push('equal', a[start + i]);
-				i++;
-				j++;
-			} else if (lengths[(i + 1) * width + j] >= lengths[i * width + j + 1]) {
-				push('remove', a[start + i++]);
-			} else {
-				push('add', b[start + j++]);
-			}
-		}
-		for (; i < n; i++) push('remove', a[start + i]);
-		for (; j < m; j++) push('add', b[start + j]);
+	const middleA = a.slice(start, endA);
+	const middleB = b.slice(start, endB);
+	const budget = Math.max(1, Math.min(MAX_DIFF_EDITS, Math.floor(MAX_DIFF_WORK / (middleA.length + middleB.length + 1))));
+	const changes = diffArrays(middleA, middleB, { maxEditLength: budget });
+	if (changes) {
+		for (const change of changes) push(change.added ? 'add' : change.removed ? 'remove' : 'equal', change.value.join(''));
 	} else {
-		push('remove', a.slice(start, endA).join(''));
-		push('add', b.slice(start, endB).join(''));
+		push('remove', middleA.join(''));
+		push('add', middleB.join(''));
 	}
 	push('equal', a.slice(endA).join(''));
 	return parts;

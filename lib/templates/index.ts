@@ -1,5 +1,9 @@
-/** Template library: typed variables, rendering, ComfyUI API workflows, checksums and version diffs. */
-export { TemplateError, isTemplateError, type TemplateErrorCode } from './errors';
+/**
+ * Template library: typed variables, rendering, ComfyUI API workflows, checksums and version diffs
+ * (pure), and the template use cases with their input schemas (manage.ts, inputs.ts). Every
+ * failure is a lib/errors.ts PromptLabError with a catalogue code.
+ */
+export { describeValue } from './describe';
 export {
 	MAX_SEED,
 	RANDOM_SEED,
@@ -8,6 +12,8 @@ export {
 	VARIABLE_TYPES,
 	describeType,
 	parseVariableDefinitions,
+	parseVariableDefinitionsInput,
+	valueField,
 	resolveVariables,
 	variableDefinitionsSchema,
 	type BooleanVariable,
@@ -40,6 +46,7 @@ export {
 	isLink,
 	isUiFormatWorkflow,
 	parseApiWorkflow,
+	parseWorkflowInput,
 	workflowChecksum,
 	type ApiNode,
 	type ApiWorkflow,
@@ -51,7 +58,8 @@ export {
 	type WorkflowOverrides,
 } from './workflow';
 export {
-	MAX_DIFF_CELLS,
+	MAX_DIFF_EDITS,
+	MAX_DIFF_WORK,
 	diffLines,
 	diffVariables,
 	diffVersions,
@@ -68,3 +76,60 @@ export {
 	type VersionDiff,
 	type WorkflowDiff,
 } from './diff';
+export {
+	DEFAULT_LABEL,
+	LABEL_PATTERN,
+	TEMPLATE_KINDS,
+	TEMPLATE_SORT_FIELDS,
+	archiveTemplateInput,
+	checkContentForKind,
+	createTemplateInput,
+	createVersionInput,
+	diffTemplateVersionsInput,
+	findTemplatesInput,
+	getLabelHistoryInput,
+	getTemplateVersionInput,
+	labelSchema,
+	listTemplateVersionsInput,
+	rollbackTemplateLabelInput,
+	setTemplateLabelInput,
+	templateRefInput,
+	templateRefSchema,
+	versionContentInput,
+	versionSelectorInput,
+	versionSelectorShape,
+	type ArchiveTemplateInput,
+	type CreateTemplateInput,
+	type CreateVersionInput,
+	type DiffTemplateVersionsInput,
+	type FindTemplatesInput,
+	type GetLabelHistoryInput,
+	type GetTemplateVersionInput,
+	type ListTemplateVersionsInput,
+	type RollbackTemplateLabelInput,
+	type SetTemplateLabelInput,
+	type TemplateKind,
+	type TemplateRef,
+	type TemplateSortField,
+	type NewVersionContent,
+	type VersionContentInput,
+	type VersionSelector,
+} from './inputs';
+export {
+	archiveTemplate,
+	createTemplate,
+	createVersion,
+	diffTemplateVersions,
+	findTemplates,
+	getLabelHistory,
+	getTemplateVersion,
+	listTemplateVersions,
+	rollbackTemplateLabel,
+	setTemplateLabel,
+	type LabelHistoryEntry,
+	type LabelMove,
+	type ResolvedTemplateVersion,
+	type Template,
+	type TemplateVersion,
+	type TemplateWithVersion,
+} from './manage';

@@ -1,4 +1,4 @@
-import { TemplateError } from './errors';
+import { ConflictError, ValidationError } from '../errors';
 import {
 	parseVariableDefinitions,
 	RESERVED_VARIABLE_NAMES,
@@ -28,32 +28,48 @@ const EXACT_PLACEHOLDER = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/;
 
 export type RenderValues = Readonly<Record<string, VariableValue>>;
 
+/** Where a placeholder sits: a sentence for the message, the template field holding it. */
+interface PlaceholderSite {
+	where: string;
+	/** `positivePrompt`, `negativePrompt` or `workflow`: the field of the template version to fix. */
+	field?: string;
+}
+
 /**
  * Substitutes `{{name}}` placeholders with String(value). `where` (e.g. 'the positive prompt')
- * only improves error messages.
+ * only improves error messages; `field` is the template field the text came from.
  */
-export function renderText(text: string, values: RenderValues, where = 'the text'): string {
+export function renderText(text: string, values: RenderValues, where = 'the text', field?: string): string {
 	if (!text.includes('{{')) return text;
 	return text.replace(PLACEHOLDER, (match: string, slashes: string, name: string) => {
 		const kept = '\\'.repeat(slashes.length >> 1);
 		if (slashes.length % 2 === 1) return kept + match.slice(slashes.length);
-		return kept + String(lookup(values, name, where));
+		return kept + String(lookup(values, name, { where, field }));
 	});
 }
 
-function lookup(values: RenderValues, name: string, where: string): VariableValue {
+/**
+ * A placeholder with no value is a fault of the template version, not of the values: the error
+ * names the placeholder (details.placeholder) and the version field that holds it.
+ */
+function lookup(values: RenderValues, name: string, site: PlaceholderSite): VariableValue {
 	if (Object.prototype.hasOwnProperty.call(values, name)) return values[name];
+	const details = { placeholder: name };
 	if (RESERVED_VARIABLE_NAMES.includes(name)) {
-		throw new TemplateError(
-			'unknown_placeholder',
-			`{{${name}}} in ${where} is not available there: it can only be used in the workflow, where it receives the rendered prompt`,
-			name,
+		throw new ValidationError(
+			'placeholder_unknown',
+			`{{${name}}} in ${site.where} is not available there: it can only be used in the workflow, where it receives the rendered prompt`,
+			{ field: site.field, details, hint: `Remove {{${name}}} from ${site.where}, or write \\{{${name}}} for the literal text` },
 		);
 	}
-	throw new TemplateError(
-		'unknown_placeholder',
-		`{{${name}}} in ${where} names no declared variable. Declare "${name}" in the template's variables, or write \\{{${name}}} for the literal text`,
-		name,
+	throw new ValidationError(
+		'placeholder_unknown',
+		`{{${name}}} in ${site.where} names no declared variable`,
+		{
+			field: site.field,
+			details,
+			hint: `Declare "${name}" in the template's variables (a new version), or write \\{{${name}}} for the literal text`,
+		},
 	);
 }
 
@@ -83,8 +99,8 @@ function renderValue(value: JsonValue, values: RenderValues, where: string, isIn
 	if (typeof value === 'string') {
 		if (!value.includes('{{')) return value;
 		const exact = EXACT_PLACEHOLDER.exec(value.trim());
-		if (exact) return lookup(values, exact[1], where);
-		return renderText(value, values, where);
+		if (exact) return lookup(values, exact[1], { where, field: 'workflow' });
+		return renderText(value, values, where, 'workflow');
 	}
 	if (Array.isArray(value)) {
 		if (isInput && isLink(value)) return [value[0], value[1]];
@@ -171,8 +187,8 @@ export interface RenderedTemplate {
 export function renderTemplate(input: RenderTemplateInput): RenderedTemplate {
 	const definitions = parseVariableDefinitions(input.variables);
 	const values = resolveVariables(definitions, input.values, { random: input.random });
-	const positivePrompt = renderText(input.positivePrompt ?? '', values, 'the positive prompt');
-	const negativePrompt = renderText(input.negativePrompt ?? '', values, 'the negative prompt');
+	const positivePrompt = renderText(input.positivePrompt ?? '', values, 'the positive prompt', 'positivePrompt');
+	const negativePrompt = renderText(input.negativePrompt ?? '', values, 'the negative prompt', 'negativePrompt');
 
 	if (input.workflow === undefined || input.workflow === null || input.workflow === '') {
 		return { positivePrompt, negativePrompt, workflow: null, workflowChecksum: null, renderedWorkflowChecksum: null, values };
@@ -180,10 +196,14 @@ export function renderTemplate(input: RenderTemplateInput): RenderedTemplate {
 	const templateWorkflow = parseApiWorkflow(input.workflow);
 	const checksum = workflowChecksum(templateWorkflow);
 	if (input.expectedWorkflowChecksum && input.expectedWorkflowChecksum !== checksum) {
-		throw new TemplateError(
+		throw new ConflictError(
 			'workflow_checksum_mismatch',
 			`The template's workflow changed: its checksum is ${checksum}, expected ${input.expectedWorkflowChecksum}`,
-			'workflow',
+			{
+				field: 'expectedWorkflowChecksum',
+				details: { workflowChecksum: checksum, expectedWorkflowChecksum: input.expectedWorkflowChecksum },
+				hint: 'Compare the versions (Version → Diff), then render with the new checksum',
+			},
 		);
 	}
 	const workflow = renderWorkflow(templateWorkflow, {

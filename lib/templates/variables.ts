@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
-import { describeValue, TemplateError } from './errors';
+import { UpstreamError, ValidationError } from '../errors';
+import { findTextProblem, textProblem } from '../validation';
+import { describeValue } from './describe';
 
 /**
  * Typed template variables: the definition list stored with each template version
@@ -10,10 +12,16 @@ import { describeValue, TemplateError } from './errors';
  * Rules a user relies on (also in the README of the node):
  * - A value that is `undefined` or `null` is absent. For every type except `string`, an empty or
  *   blank string is absent too (an n8n field left empty gives ""), so the default applies.
- * - Numbers may arrive as numeric strings ("42", "-1.5", "1e3"): n8n expressions often produce
- *   strings. Hex, "Infinity", "abc" and the like are refused.
- * - `string` variables also take numbers and booleans (converted with String()); objects and
- *   arrays are refused. `maxLength` counts Unicode code points, not UTF-16 units.
+ * - Numbers may arrive as numeric strings ("42", "-1.5", "1e3"): n8n expressions and query strings
+ *   often produce strings. Hex, "Infinity", "abc" and the like are refused.
+ * - `string` and `enum` variables take text only: a number or boolean is refused (send "42" as a
+ *   JSON string), because a caller who sends 42 for a text variable has usually mixed up
+ *   variables, and turning it into "42" would render something nobody asked for. `maxLength`
+ *   counts Unicode code points, not UTF-16 units.
+ * - Text that Postgres cannot store or that was not UTF-8 (NUL, a lone surrogate, U+FFFD) is
+ *   refused in every value (`invalid_text`).
+ * - Errors name the value as `values.<name>` (the field of the render input), definitions as
+ *   `variables.<index>.<property>`.
  * - `seed`: an integer 0..2^53-1. -1, or no value and no default, means "random": a fresh seed is
  *   drawn for this render. (ComfyUI accepts up to 2^64-1, but JavaScript numbers are exact only
  *   to 2^53-1, and an inexact seed would not reproduce the image.)
@@ -147,21 +155,22 @@ void definitionsAgree;
 
 /**
  * Validates a definition list (from the node's UI, pasted JSON or the database).
- * Accepts a JSON string too. Throws TemplateError('invalid_definition') naming the definition.
+ * Accepts a JSON string too. Throws a ValidationError 'variable_definition_invalid' whose field is
+ * `variables` or `variables.<index>.<property>`, and whose message names the variable.
  */
 export function parseVariableDefinitions(input: unknown): VariableDefinition[] {
 	let raw = input;
 	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return [];
+	const invalid = (message: string, path: (string | number)[] = [], details?: Record<string, unknown>) =>
+		new ValidationError('variable_definition_invalid', message, { field: ['variables', ...path].join('.'), details });
 	if (typeof raw === 'string') {
 		try {
 			raw = JSON.parse(raw);
 		} catch (error) {
-			throw new TemplateError('invalid_definition', `Variable definitions are not valid JSON: ${(error as Error).message}`);
+			throw invalid(`Variable definitions are not valid JSON: ${(error as Error).message}`);
 		}
 	}
-	if (!Array.isArray(raw)) {
-		throw new TemplateError('invalid_definition', `Variable definitions must be a list, got ${describeValue(raw)}`);
-	}
+	if (!Array.isArray(raw)) throw invalid(`Variable definitions must be a list, got ${describeValue(raw)}`);
 	const result = variableDefinitionsSchema.safeParse(raw);
 	if (result.success) return result.data;
 
@@ -175,7 +184,28 @@ export function parseVariableDefinitions(input: unknown): VariableDefinition[] {
 	const message = issue.code === 'unrecognized_keys'
 		? `unknown propert${issue.keys.length > 1 ? 'ies' : 'y'} ${issue.keys.map((k) => `"${k}"`).join(', ')} for a ${type} variable`
 		: property && !issue.message.startsWith(property) ? `${property}: ${issue.message}` : issue.message;
-	throw new TemplateError('invalid_definition', `${where}: ${message}`, named ?? `#${index + 1}`);
+	const path = issue.code === 'unrecognized_keys' && issue.keys.length > 0 ? [index, issue.keys[0]] : issue.path.length ? issue.path : [index];
+	throw invalid(`${where}: ${message}`, path, named !== undefined ? { variable: named } : undefined);
+}
+
+/**
+ * parseVariableDefinitions for definitions a caller sends (a new version): also refuses text
+ * Postgres cannot store or that was not UTF-8 in names, descriptions, defaults and options
+ * (invalid_text, field `variables.<index>.<property>`). Stored definitions are read with
+ * parseVariableDefinitions alone, which stays tolerant of what was stored before this rule.
+ */
+export function parseVariableDefinitionsInput(input: unknown): VariableDefinition[] {
+	const definitions = parseVariableDefinitions(input);
+	const bad = findTextProblem(definitions);
+	if (bad) {
+		const index = Number(bad.path[0]);
+		throw new ValidationError(
+			'invalid_text',
+			`Variable "${definitions[index].name}" (definition #${index + 1}): ${bad.path.slice(1).join('.')} ${bad.problem}`,
+			{ field: ['variables', ...bad.path].join('.') },
+		);
+	}
+	return definitions;
 }
 
 export interface ResolveOptions {
@@ -183,11 +213,17 @@ export interface ResolveOptions {
 	random?: () => number;
 }
 
+/** The field of a variable's value in a render input: `values.<name>`. */
+export function valueField(name: string): string {
+	return `values.${name}`;
+}
+
 /**
  * Validates and coerces the values given for a render against the definitions, applies defaults
  * and draws random seeds. The result has one entry per definition, in definition order.
- * Throws TemplateError: 'unknown_variable' (a value nobody declared), 'missing_variable',
- * 'invalid_value'; each names the variable in `field` and in the message.
+ * Throws a ValidationError naming the value as `values.<name>`: 'variable_unknown' (a value nobody
+ * declared), 'variable_missing', 'variable_invalid' (wrong type, out of range), 'invalid_text'
+ * (NUL, lone surrogate, U+FFFD); 'invalid_input' with field `values` when values is not an object.
  */
 export function resolveVariables(
 	definitions: readonly VariableDefinition[],
@@ -196,17 +232,24 @@ export function resolveVariables(
 ): ResolvedValues {
 	const given = values ?? {};
 	if (typeof given !== 'object' || Array.isArray(given)) {
-		throw new TemplateError('invalid_value', `Variable values must be an object of name → value, got ${describeValue(given)}`, 'values');
+		throw new ValidationError('invalid_input', `Variable values must be an object of name → value, got ${describeValue(given)}`, {
+			field: 'values',
+			hint: 'Send the values as a JSON object, e.g. {"product": "red sneaker", "seed": 42}',
+		});
 	}
 	const declared = new Set(definitions.map((d) => d.name));
 	for (const name of Object.keys(given)) {
 		if (!declared.has(name)) {
-			const hint = suggestName(name, [...declared]);
+			const suggestion = suggestName(name, [...declared]);
 			const known = declared.size ? `Declared variables: ${[...declared].join(', ')}.` : 'This template declares no variables.';
-			throw new TemplateError(
-				'unknown_variable',
-				`Unknown variable "${name}": the template does not declare it.${hint ? ` Did you mean "${hint}"?` : ''} ${known}`,
-				name,
+			throw new ValidationError(
+				'variable_unknown',
+				`Unknown variable "${name}": the template does not declare it.${suggestion ? ` Did you mean "${suggestion}"?` : ''} ${known}`,
+				{
+					field: valueField(name),
+					hint: suggestion ? `Rename the value to "${suggestion}"` : 'Remove the value, or declare the variable in a new version',
+					details: { variable: name, declared: [...declared] },
+				},
 			);
 		}
 	}
@@ -219,10 +262,10 @@ export function resolveVariables(
 		} else if (def.default !== undefined) {
 			resolved[def.name] = def.type === 'seed' && def.default === RANDOM_SEED ? randomSeed(options) : def.default;
 		} else if (def.required) {
-			throw new TemplateError(
-				'missing_variable',
+			throw new ValidationError(
+				'variable_missing',
 				`Missing value for variable "${def.name}" (${describeType(def)}).${def.description ? ` ${def.description}` : ''}`,
-				def.name,
+				{ field: valueField(def.name), details: { variable: def.name } },
 			);
 		} else {
 			resolved[def.name] = def.type === 'seed' ? randomSeed(options) : '';
@@ -238,16 +281,33 @@ function isAbsent(def: VariableDefinition, value: unknown): boolean {
 }
 
 function coerceValue(def: VariableDefinition, raw: unknown, options: ResolveOptions): VariableValue {
-	const invalid = (problem: string) =>
-		new TemplateError('invalid_value', `Invalid value for variable "${def.name}": ${problem}`, def.name);
-	const wrongType = () => invalid(`expected ${describeType(def)}, got ${describeValue(raw)}`);
+	const field = valueField(def.name);
+	const invalid = (problem: string, hint?: string) =>
+		new ValidationError('variable_invalid', `Invalid value for variable "${def.name}": ${problem}`, {
+			field,
+			hint,
+			details: { variable: def.name },
+		});
+	const wrongType = (hint?: string) => invalid(`expected ${describeType(def)}, got ${describeValue(raw)}`, hint);
+
+	if (typeof raw === 'string') {
+		const problem = textProblem(raw);
+		if (problem) {
+			throw new ValidationError('invalid_text', `Invalid value for variable "${def.name}": the text ${problem}`, {
+				field,
+				details: { variable: def.name },
+			});
+		}
+	}
 
 	let value: VariableValue;
 	switch (def.type) {
 		case 'string':
+		case 'enum':
 			if (typeof raw === 'string') value = raw;
-			else if ((typeof raw === 'number' && Number.isFinite(raw)) || typeof raw === 'boolean') value = String(raw);
-			else throw wrongType();
+			else if (typeof raw === 'number' || typeof raw === 'boolean') {
+				throw wrongType(`Send it as a JSON string: "${def.name}": ${JSON.stringify(String(raw))}`);
+			} else throw wrongType();
 			break;
 		case 'number':
 		case 'integer':
@@ -261,11 +321,6 @@ function coerceValue(def: VariableDefinition, raw: unknown, options: ResolveOpti
 		case 'boolean':
 			if (typeof raw === 'boolean') value = raw;
 			else if (typeof raw === 'string' && /^\s*(true|false)\s*$/i.test(raw)) value = raw.trim().toLowerCase() === 'true';
-			else throw wrongType();
-			break;
-		case 'enum':
-			if (typeof raw === 'string') value = raw;
-			else if (typeof raw === 'number' && Number.isFinite(raw)) value = String(raw);
 			else throw wrongType();
 			break;
 	}
@@ -335,7 +390,8 @@ function codePointLength(text: string, limit: number): number {
 function randomSeed(options: ResolveOptions): number {
 	if (options.random) {
 		const r = options.random();
-		if (!(r >= 0 && r < 1)) throw new RangeError(`random() must return a number in [0, 1), got ${r}`);
+		// A programming error of the caller (tests pass their own source), not user input.
+		if (!(r >= 0 && r < 1)) throw new UpstreamError('internal_error', `random() must return a number in [0, 1), got ${r}`);
 		return Math.min(MAX_SEED, Math.floor(r * 2 ** 53));
 	}
 	return Number(randomBytes(8).readBigUInt64BE() & BigInt(MAX_SEED));

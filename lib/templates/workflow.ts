@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 
-import { describeValue, TemplateError } from './errors';
+import { ValidationError } from '../errors';
+import { findTextProblem, textProblem } from '../validation';
+import { describeValue } from './describe';
 
 /**
  * ComfyUI API ("prompt") format workflows: parsing with UI-format detection, canonical JSON and
@@ -61,16 +63,16 @@ function writeCanonical(value: unknown, out: string[], ancestors: Set<object>): 
 			out.push(JSON.stringify(value));
 			return;
 		case 'number':
-			if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${value} has no JSON representation`);
+			if (!Number.isFinite(value)) throw new ValidationError('invalid_input', `canonicalJson: ${value} has no JSON representation`);
 			out.push(JSON.stringify(value));
 			return;
 		case 'object':
 			break;
 		default:
-			throw new TypeError(`canonicalJson: a ${typeof value} has no JSON representation`);
+			throw new ValidationError('invalid_input', `canonicalJson: a ${typeof value} has no JSON representation`);
 	}
 	const object = value as object;
-	if (ancestors.has(object)) throw new TypeError('canonicalJson: the value contains a cycle');
+	if (ancestors.has(object)) throw new ValidationError('invalid_input', 'canonicalJson: the value contains a cycle');
 	ancestors.add(object);
 	if (Array.isArray(object)) {
 		out.push('[');
@@ -112,6 +114,21 @@ export function isUiFormatWorkflow(value: unknown): boolean {
 	return !('prompt' in value) && isPlainObject(value.workflow) && Array.isArray(value.workflow.nodes);
 }
 
+/** The workflow is refused: code workflow_invalid, field `workflow`, the node (if one) in details. */
+function invalidWorkflow(message: string, nodeId?: string): ValidationError {
+	return new ValidationError('workflow_invalid', message, {
+		field: 'workflow',
+		...(nodeId !== undefined ? { details: { nodeId } } : {}),
+	});
+}
+
+function uiFormatWorkflow(): ValidationError {
+	return new ValidationError('workflow_ui_format', "The workflow is in ComfyUI's UI (editor) format, not the API format a server runs", {
+		field: 'workflow',
+		hint: UI_FORMAT_MESSAGE,
+	});
+}
+
 /**
  * Parses what a user pasted (JSON text or an object) into an API-format workflow, returning a
  * deep copy (the input is never aliased).
@@ -119,50 +136,44 @@ export function isUiFormatWorkflow(value: unknown): boolean {
  * Accepted: the API format itself, or an object wrapping it in `prompt` (the body of POST /prompt,
  * `{ prompt, client_id?, extra_data? }`); the other keys of the wrapper are dropped. A top-level
  * `prompt` that has a class_type is a node called "prompt", not a wrapper.
- * Refused with TemplateError: UI format ('ui_format_workflow', with how to export the API format),
- * invalid JSON ('invalid_workflow' with line/column), anything not shaped like the API format
- * ('invalid_workflow' naming the node id and what is wrong).
+ * Refused with a ValidationError, field `workflow`: UI format ('workflow_ui_format', the hint says
+ * how to export the API format), invalid JSON ('workflow_invalid' with line/column), anything not
+ * shaped like the API format ('workflow_invalid' naming the node in the message and details.nodeId).
  */
 export function parseApiWorkflow(input: unknown): ApiWorkflow {
 	let value = input;
 	if (typeof value === 'string') value = parseJsonText(value);
 	if (isPlainObject(value) && isPlainObject(value.prompt) && typeof value.prompt.class_type !== 'string') {
-		if (isUiFormatWorkflow(value.prompt)) throw new TemplateError('ui_format_workflow', UI_FORMAT_MESSAGE);
+		if (isUiFormatWorkflow(value.prompt)) throw uiFormatWorkflow();
 		value = value.prompt;
 	}
-	if (isUiFormatWorkflow(value)) throw new TemplateError('ui_format_workflow', UI_FORMAT_MESSAGE);
+	if (isUiFormatWorkflow(value)) throw uiFormatWorkflow();
 	if (!isPlainObject(value)) {
-		throw new TemplateError(
-			'invalid_workflow',
+		throw invalidWorkflow(
 			`The workflow must be a JSON object of node id → { class_type, inputs } (ComfyUI API format), got ${describeValue(value)}`,
 		);
 	}
 	const ids = Object.keys(value);
-	if (ids.length === 0) throw new TemplateError('invalid_workflow', 'The workflow has no nodes');
+	if (ids.length === 0) throw invalidWorkflow('The workflow has no nodes');
 
 	const workflow: ApiWorkflow = {};
 	for (const id of ids) {
 		const node = value[id];
 		const where = `Workflow node "${id}"`;
-		if (!isPlainObject(node)) {
-			throw new TemplateError('invalid_workflow', `${where} must be an object with class_type and inputs, got ${describeValue(node)}`, id);
-		}
+		if (!isPlainObject(node)) throw invalidWorkflow(`${where} must be an object with class_type and inputs, got ${describeValue(node)}`, id);
 		if (typeof node.class_type !== 'string' || node.class_type.trim() === '') {
-			throw new TemplateError('invalid_workflow', `${where} has no class_type (is this the ComfyUI API format?)`, id);
+			throw invalidWorkflow(`${where} has no class_type (is this the ComfyUI API format?)`, id);
 		}
-		if (!isPlainObject(node.inputs)) {
-			throw new TemplateError('invalid_workflow', `${where} (${node.class_type}) has no inputs object`, id);
-		}
+		if (!isPlainObject(node.inputs)) throw invalidWorkflow(`${where} (${node.class_type}) has no inputs object`, id);
 		if (node._meta !== undefined && !isPlainObject(node._meta)) {
-			throw new TemplateError('invalid_workflow', `${where} (${node.class_type}): _meta must be an object`, id);
+			throw invalidWorkflow(`${where} (${node.class_type}): _meta must be an object`, id);
 		}
 		workflow[id] = cloneJson(node, `${where} (${node.class_type})`, id) as ApiNode;
 	}
 	for (const [id, node] of Object.entries(workflow)) {
 		for (const [name, input] of Object.entries(node.inputs)) {
 			if (isLink(input) && !Object.prototype.hasOwnProperty.call(workflow, input[0])) {
-				throw new TemplateError(
-					'invalid_workflow',
+				throw invalidWorkflow(
 					`Workflow node "${id}" (${node.class_type}) input "${name}" is linked to node "${input[0]}", which is not in the workflow`,
 					id,
 				);
@@ -174,7 +185,7 @@ export function parseApiWorkflow(input: unknown): ApiWorkflow {
 
 function parseJsonText(text: string): unknown {
 	const source = text.replace(/^\uFEFF/, '');
-	if (source.trim() === '') throw new TemplateError('invalid_workflow', 'The workflow JSON is empty');
+	if (source.trim() === '') throw invalidWorkflow('The workflow JSON is empty');
 	try {
 		return JSON.parse(source);
 	} catch (error) {
@@ -190,26 +201,45 @@ function parseJsonText(text: string): unknown {
 		} else if (/end of JSON/i.test(message)) {
 			where = ' (the text ends too early: was it cut off when copying?)';
 		}
-		throw new TemplateError('invalid_workflow', `The workflow is not valid JSON: ${message}${where}`);
+		throw invalidWorkflow(`The workflow is not valid JSON: ${message}${where}`);
 	}
 }
 
 /** Deep copy that refuses values JSON cannot carry, so the stored workflow equals what ComfyUI gets. */
-function cloneJson(value: unknown, where: string, field: string): JsonValue {
+function cloneJson(value: unknown, where: string, nodeId: string): JsonValue {
 	if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
 	if (typeof value === 'number') {
 		if (Number.isFinite(value)) return value;
-		throw new TemplateError('invalid_workflow', `${where} contains ${value}, which JSON cannot represent`, field);
+		throw invalidWorkflow(`${where} contains ${value}, which JSON cannot represent`, nodeId);
 	}
-	if (Array.isArray(value)) return value.map((item) => cloneJson(item, where, field));
+	if (Array.isArray(value)) return value.map((item) => cloneJson(item, where, nodeId));
 	if (isPlainObject(value)) {
 		const copy: JsonObject = {};
 		for (const [key, item] of Object.entries(value)) {
-			if (item !== undefined) copy[key] = cloneJson(item, where, field);
+			if (item !== undefined) copy[key] = cloneJson(item, where, nodeId);
 		}
 		return copy;
 	}
-	throw new TemplateError('invalid_workflow', `${where} contains ${describeValue(value)}, which JSON cannot represent`, field);
+	throw invalidWorkflow(`${where} contains ${describeValue(value)}, which JSON cannot represent`, nodeId);
+}
+
+/**
+ * parseApiWorkflow for a workflow a caller sends (a new template version, a raw workflow to run):
+ * also refuses text Postgres cannot store or that was not UTF-8 (NUL, lone surrogate, U+FFFD) in
+ * any input, key or title, with code invalid_text, field `workflow` and the node in details.
+ * (parseApiWorkflow alone stays tolerant: it also reads workflows stored before this rule.)
+ */
+export function parseWorkflowInput(input: unknown): ApiWorkflow {
+	const workflow = parseApiWorkflow(input);
+	const bad = findTextProblem(workflow);
+	if (bad) {
+		const [nodeId, ...path] = bad.path.map(String);
+		throw new ValidationError('invalid_text', `Workflow node "${nodeId}"${path.length ? ` ${path.join('.')}` : ''}: the text ${bad.problem}`, {
+			field: 'workflow',
+			details: { nodeId, path: path.join('.') },
+		});
+	}
+	return workflow;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -318,10 +348,16 @@ function isLatentSizeNode(node: ApiNode): boolean {
 	return /^Empty.*Latent/i.test(node.class_type) || typeof batchSize === 'number';
 }
 
+/**
+ * Overrides are checked here too (not only by the caller's input schema) because a wrong one would
+ * be sent to ComfyUI; the field is the override's name in the caller's input (`overrides.steps`).
+ */
 function validateOverrides(overrides: WorkflowOverrides): void {
 	const check = (field: keyof WorkflowOverrides, ok: boolean, expected: string) => {
 		if (!ok) {
-			throw new TemplateError('invalid_value', `Invalid ${field} override: expected ${expected}, got ${describeValue(overrides[field])}`, field);
+			throw new ValidationError('invalid_input', `Invalid ${field} override: expected ${expected}, got ${describeValue(overrides[field])}`, {
+				field: `overrides.${field}`,
+			});
 		}
 	};
 	const { seed, steps, cfg, width, height, checkpoint } = overrides;
@@ -330,5 +366,7 @@ function validateOverrides(overrides: WorkflowOverrides): void {
 	if (cfg !== undefined) check('cfg', typeof cfg === 'number' && Number.isFinite(cfg) && cfg >= 0 && cfg <= 100, 'a number 0..100');
 	if (width !== undefined) check('width', Number.isInteger(width) && width >= 16 && width <= MAX_RESOLUTION, `a whole number 16..${MAX_RESOLUTION}`);
 	if (height !== undefined) check('height', Number.isInteger(height) && height >= 16 && height <= MAX_RESOLUTION, `a whole number 16..${MAX_RESOLUTION}`);
-	if (checkpoint !== undefined) check('checkpoint', typeof checkpoint === 'string' && checkpoint.trim() !== '', 'a checkpoint file name');
+	if (checkpoint !== undefined) {
+		check('checkpoint', typeof checkpoint === 'string' && checkpoint.trim() !== '' && textProblem(checkpoint) === undefined, 'a checkpoint file name');
+	}
 }

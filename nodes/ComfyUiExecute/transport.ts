@@ -1,6 +1,7 @@
 import type { ICredentialDataDecryptedObject, IExecuteFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
 
 import { ComfyServerPool, parseComfyServerConfig, type ComfyAuth, type ComfyServerConfig } from '../../lib/comfyui';
+import { UpstreamError } from '../../lib/errors';
 
 export const COMFY_CREDENTIAL = 'comfyUiApi';
 
@@ -49,7 +50,11 @@ export function comfyConfigsFromCredential(data: ICredentialDataDecryptedObject)
 			return parseComfyServerConfig({ ...shared, baseUrl });
 		} catch (error) {
 			const which = index === 0 ? 'Base URL' : `Additional Server URLs (entry ${index}: "${baseUrl}")`;
-			throw new Error(`${(error as Error).message} [credential field: ${which}]`);
+			throw new UpstreamError('comfyui_misconfigured', `${(error as Error).message} [credential field: ${which}]`, {
+				hint: `Fix the ${which} field of the ComfyUI API credential.`,
+				details: { credentialField: which },
+				cause: error,
+			});
 		}
 	});
 }

@@ -2,14 +2,15 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 
 import { router } from './actions/router';
 import { versionDescription } from './actions/versionDescription';
-import { listSearch, loadOptions, promptLabPostgresConnectionTest } from './methods';
+import { getCategories, getLabels, searchTemplates } from '../shared/methods';
+import { promptLabPostgresConnectionTest } from '../shared/postgres';
 
 export class PromptTemplate implements INodeType {
 	description: INodeTypeDescription = versionDescription;
 
 	methods = {
-		listSearch,
-		loadOptions,
+		listSearch: { searchTemplates },
+		loadOptions: { getCategories, getLabels },
 		credentialTest: { promptLabPostgresConnectionTest },
 	};
 

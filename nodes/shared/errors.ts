@@ -72,3 +72,15 @@ export function errorItemJson(error: NodeOperationError): IDataObject {
 		...(c.hint ? { hint: c.hint } : {}),
 	};
 }
+
+/**
+ * json of an error item for n8n's error output ("Continue (using error output)"): the fields of
+ * errorItemJson under the one key `error` (`{ error: { message, code, kind, httpStatus, field?,
+ * hint?, ...details } }`), because n8n routes an item to the error output only when its json is
+ * just `{ error }` (and then merges the input item's json under it). Workflows answer
+ * `$json.error.httpStatus` and `$json.error.code`.
+ */
+export function errorOutputJson(error: NodeOperationError): IDataObject {
+	const { error: message, ...rest } = errorItemJson(error);
+	return { error: { message, ...rest } };
+}

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, NodeOperationError } from 'n8n-workflow';
 
-import { errorItemJson, toNodeError, type FieldLabels } from './errors';
+import { errorItemJson, errorOutputJson, toNodeError, type FieldLabels } from './errors';
 
 export type ItemResult = IDataObject | IDataObject[] | INodeExecutionData[];
 
@@ -25,10 +25,12 @@ export interface ItemLoopOptions {
  * The canonical n8n item loop: run `handler` for every input item, pair each output item with its
  * input item (however many one input produces), keep input order, and on error either stop with a
  * NodeOperationError naming the field or, with "Continue On Fail", emit an error item for that
- * input and go on. Every error item has the same shape (errorItemJson: error, code, kind,
- * httpStatus, field, hint) and carries the n8n error in `item.error`, so with "Continue (using
- * error output)" every failure goes to the error output (n8n routes by `item.error`, merging the
- * input item's json under ours) and with "Continue" every failure stays on the regular output.
+ * input and go on. Every error item carries the same fields (errorItemJson: error, code, kind,
+ * httpStatus, field, hint): with "Continue" flat on the regular output, with "Continue (using error
+ * output)" as `{ error: { message, code, kind, httpStatus, field, hint } }` on the error output
+ * (errorOutputJson). Why two forms: n8n 2.8 (WorkflowExecute) replaces the json of every item that
+ * has `item.error` set by `{ error: message }`, and routes an item without it to the error output
+ * only when its json is exactly `{ error }`; there n8n merges the input item's json under ours.
  *
  * With concurrency > 1 up to that many items run at once. Each handler gets an AbortSignal that
  * fires when n8n cancels the execution, or when another item failed without "Continue On Fail":
@@ -45,6 +47,7 @@ export async function executePerItem(
 	const items = ctx.getInputData();
 	const toError = opts.toError ?? ((error: unknown, i: number) => toNodeError(ctx.getNode(), error, i, opts.labels ?? {}));
 	const continueOnFail = ctx.continueOnFail();
+	const toErrorOutput = ctx.getNode().onError === 'continueErrorOutput';
 
 	const stop = new AbortController();
 	const external = ctx.getExecutionCancelSignal?.();
@@ -69,7 +72,9 @@ export async function executePerItem(
 			} catch (error) {
 				const nodeError = toError(error, i);
 				if (continueOnFail) {
-					results[i] = [{ json: errorItemJson(nodeError), error: nodeError, pairedItem: { item: i } }];
+					// No item.error: n8n would replace the json by { error: message } (see above).
+					const json = toErrorOutput ? errorOutputJson(nodeError) : errorItemJson(nodeError);
+					results[i] = [{ json, pairedItem: { item: i } }];
 				} else if (!fatal) {
 					fatal = nodeError;
 					stop.abort(nodeError);

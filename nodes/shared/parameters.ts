@@ -1,32 +1,44 @@
 import type { IExecuteFunctions, INodeParameterResourceLocator } from 'n8n-workflow';
 
-import { PromptLabError } from '../../lib/db/errors';
-import type { TemplateRef, VersionSelector } from '../../lib/db/templates';
+import { ValidationError } from '../../lib/errors';
+import { templateRefInput, versionSelectorInput, type TemplateRef, type VersionSelector } from '../../lib/templates/inputs';
 
-/** Reads the template resource locator of item i as a repository reference. */
-export function readTemplateRef(ctx: IExecuteFunctions, itemIndex: number, parameter = 'template'): TemplateRef {
+/**
+ * The template resource locator of item i as the `{ id } | { name }` a use case takes, unchecked:
+ * the use case's input schema validates it (field `template`). "From List" gives the ID.
+ */
+export function readTemplateLocator(ctx: IExecuteFunctions, itemIndex: number, parameter = 'template'): { id: string } | { name: string } {
 	const rl = ctx.getNodeParameter(parameter, itemIndex) as INodeParameterResourceLocator | string;
 	const mode = typeof rl === 'string' ? 'name' : rl.mode;
-	const value = String(typeof rl === 'string' ? rl : rl.value ?? '').trim();
-	if (!value) throw new PromptLabError('No template selected: pick one from the list, or give its name or ID', parameter);
+	const value = String(typeof rl === 'string' ? rl : (rl.value ?? ''));
 	return mode === 'id' || mode === 'list' ? { id: value } : { name: value };
 }
 
-export function readVersionSelector(ctx: IExecuteFunctions, itemIndex: number): VersionSelector {
+/** The template locator of item i, checked by the templates' input schema (for nodes calling the repository directly). */
+export function readTemplateRef(ctx: IExecuteFunctions, itemIndex: number, parameter = 'template'): TemplateRef {
+	return templateRefInput.parse({ template: readTemplateLocator(ctx, itemIndex, parameter) }).template;
+}
+
+/** The version selection parameters of item i, unchecked (`label` or `version`, as a use case takes them). */
+export function readVersionSelection(ctx: IExecuteFunctions, itemIndex: number): { label?: string; version?: number } {
 	const selection = ctx.getNodeParameter('versionSelection', itemIndex, 'label') as string;
 	if (selection === 'version') {
-		const version = Number(ctx.getNodeParameter('version', itemIndex));
-		if (!Number.isInteger(version) || version < 1) {
-			throw new PromptLabError(`Version must be a whole number of 1 or more (got ${String(version)})`, 'version');
-		}
-		return { version };
+		// An expression may give "3"; a non-numeric string becomes NaN, which the schema refuses.
+		const version = ctx.getNodeParameter('version', itemIndex) as unknown;
+		return { version: typeof version === 'string' ? Number(version) : (version as number) };
 	}
-	return { label: String(ctx.getNodeParameter('label', itemIndex, 'production') || 'production') };
+	return { label: (ctx.getNodeParameter('label', itemIndex, '') as string) || undefined };
+}
+
+/** The version selection of item i, checked by the templates' input schema (fields `version`, `label`). */
+export function readVersionSelector(ctx: IExecuteFunctions, itemIndex: number): VersionSelector {
+	return versionSelectorInput.parse(readVersionSelection(ctx, itemIndex));
 }
 
 /**
  * A JSON parameter may arrive as a string (typed in the editor) or as an object (from an
- * expression). Either way the result is a parsed value, or an error naming the field.
+ * expression). Either way the result is a parsed value, or an invalid_json error naming `field`
+ * (the input-schema name of the parameter); `label` is its display name for the message.
  */
 export function parseJsonParameter(value: unknown, field: string, label: string): unknown {
 	if (typeof value !== 'string') return value;
@@ -35,7 +47,7 @@ export function parseJsonParameter(value: unknown, field: string, label: string)
 	try {
 		return JSON.parse(text);
 	} catch (error) {
-		throw new PromptLabError(`${label} is not valid JSON: ${(error as Error).message}`, field);
+		throw new ValidationError('invalid_json', `${label} is not valid JSON: ${(error as Error).message}`, { field });
 	}
 }
 

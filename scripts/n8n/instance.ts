@@ -71,6 +71,13 @@ export interface N8nProcess {
 	stop(): Promise<void>;
 }
 
+/**
+ * N8N_PAYLOAD_SIZE_MAX of every PromptLab n8n (`npm start`, e2e) unless the environment sets it:
+ * 2 MiB is 8× the largest body a shipped workflow accepts and leaves room for editor saves with
+ * pinned data, while n8n no longer parses 16 MiB of JSON for any caller.
+ */
+export const PAYLOAD_SIZE_MAX_MIB = 2;
+
 /** The environment every PromptLab n8n process runs with (see DESIGN.md "Real parts"). */
 export function n8nEnvironment(options: N8nProcessOptions): NodeJS.ProcessEnv {
 	const host = options.listenAddress ?? '127.0.0.1';
@@ -114,6 +121,15 @@ export function n8nEnvironment(options: N8nProcessOptions): NodeJS.ProcessEnv {
 		N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '15',
 		// The settings file n8n writes must be 0600 in 2.x; let n8n enforce it rather than warn.
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
+		// n8n's own webhook error answers (malformed JSON 422, wrong method or path 404, a body above
+		// the payload limit 500) carry the stack trace, with install paths, unless NODE_ENV is
+		// "production" (dist/response-helper.js adds `stacktrace` when NODE_ENV is unset or
+		// "development"); n8n's Docker image sets it too. It also replaces jest's NODE_ENV=test,
+		// with which n8n refuses to load nodes and exits with code 1 silently.
+		NODE_ENV: 'production',
+		// Largest request body n8n reads, in MiB (n8n's default is 16). Above it n8n answers a 500
+		// itself; the workflows' own limits (16 to 256 KiB) answer 413 payload_too_large below it.
+		N8N_PAYLOAD_SIZE_MAX: process.env.N8N_PAYLOAD_SIZE_MAX ?? String(PAYLOAD_SIZE_MAX_MIB),
 	};
 	if (options.role === 'main') env.N8N_PORT = String(options.port);
 	if (options.queue) {
@@ -138,8 +154,6 @@ export function n8nEnvironment(options: N8nProcessOptions): NodeJS.ProcessEnv {
 	} else {
 		env.EXECUTIONS_MODE = 'regular';
 	}
-	// Under jest NODE_ENV=test, and n8n then refuses to load nodes and exits with code 1 silently.
-	delete env.NODE_ENV;
 	for (const key of Object.keys(env)) if (key.startsWith('JEST_')) delete env[key];
 	return { ...env, ...(options.env ?? {}) };
 }

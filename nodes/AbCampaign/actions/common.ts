@@ -1,10 +1,10 @@
 import type { IDataObject, IExecuteFunctions, INodeParameterResourceLocator, INodeProperties } from 'n8n-workflow';
 
-import type { Campaign, CampaignRef } from '../../../lib/db/campaigns';
-import { PromptLabError } from '../../../lib/db/errors';
+import type { Campaign, CampaignRef } from '../../../lib/campaigns';
+import type { FieldLabels } from '../../shared/errors';
 
-/** Display names of parameters, used by error messages to name the field to fix. */
-export const FIELD_LABELS: Record<string, string> = {
+/** Display names of parameters by input-schema field, so an error says which field to fix. */
+export const FIELD_LABELS: FieldLabels = {
 	campaign: 'Campaign',
 	name: 'Name',
 	description: 'Description',
@@ -19,8 +19,10 @@ export const FIELD_LABELS: Record<string, string> = {
 	label: 'Label',
 	movedBy: 'Moved By',
 	status: 'Status',
-	limit: 'Limit',
 	search: 'Search',
+	sortBy: 'Sort By',
+	sortOrder: 'Order',
+	limit: 'Limit',
 };
 
 const UUID_REGEX = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
@@ -60,12 +62,11 @@ export const campaignRLC: INodeProperties = {
 	],
 };
 
-/** Reads the campaign resource locator of item i as a repository reference. */
+/** The campaign resource locator of item i as the use cases' `campaign` input (they validate it). */
 export function readCampaignRef(ctx: IExecuteFunctions, itemIndex: number): CampaignRef {
 	const rl = ctx.getNodeParameter('campaign', itemIndex) as INodeParameterResourceLocator | string;
 	const mode = typeof rl === 'string' ? 'name' : rl.mode;
-	const value = String(typeof rl === 'string' ? rl : rl.value ?? '').trim();
-	if (!value) throw new PromptLabError('No campaign selected: pick one from the list, or give its name or ID', 'campaign');
+	const value = String(typeof rl === 'string' ? rl : (rl.value ?? ''));
 	return mode === 'id' || mode === 'list' ? { id: value } : { name: value };
 }
 

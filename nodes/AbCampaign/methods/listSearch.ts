@@ -1,6 +1,6 @@
 import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow';
 
-import { listCampaigns } from '../../../lib/db/campaigns';
+import { listCampaigns } from '../../../lib/campaigns';
 import { promptLabPool } from '../../shared/postgres';
 
 const PAGE = 50;

@@ -20,7 +20,10 @@ export interface OperationModule {
 	execute: OperationExecute;
 }
 
-/** Display names of parameters, used by error messages to name the field to fix. */
+/**
+ * Display names of parameters by use-case input field (lib/generation/input.ts), so the n8n error
+ * names the parameter to change; the error item keeps the field name itself.
+ */
 export const FIELD_LABELS: Record<string, string> = {
 	source: 'Source',
 	template: 'Template',
@@ -29,13 +32,16 @@ export const FIELD_LABELS: Record<string, string> = {
 	values: 'Variable Values',
 	variables: 'Variable Values',
 	workflow: 'Workflow (API Format)',
-	seed: 'Overrides → Seed',
-	steps: 'Overrides → Steps',
-	cfg: 'Overrides → CFG',
-	width: 'Overrides → Width',
-	height: 'Overrides → Height',
-	checkpoint: 'Overrides → Checkpoint',
+	overrides: 'Overrides',
+	'overrides.seed': 'Overrides → Seed',
+	'overrides.steps': 'Overrides → Steps',
+	'overrides.cfg': 'Overrides → CFG',
+	'overrides.width': 'Overrides → Width',
+	'overrides.height': 'Overrides → Height',
+	'overrides.checkpoint': 'Overrides → Checkpoint',
+	waitForCompletion: 'Wait for Completion',
 	timeout: 'Timeout (Seconds)',
+	outputs: 'Output Files',
 	binaryPropertyName: 'Binary Property',
 	inputBinaryProperty: 'Input Binary Property',
 	executionId: 'Execution ID',
@@ -43,21 +49,11 @@ export const FIELD_LABELS: Record<string, string> = {
 	parallelItems: 'Parallel Items',
 	fileName: 'File Name',
 	lookupBy: 'Look Up By',
+	galleryId: 'Gallery ID',
 	campaignId: 'Tracking → Campaign ID',
 	variantId: 'Tracking → Variant ID',
 	userId: 'Tracking → User ID',
-	galleryId: 'Tracking → Gallery ID',
 };
 
 /** n8n binary property names: letters, digits, _ and - (they become object keys and expression paths). */
 export const BINARY_PROPERTY_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Fields that travel with a job so feedback, galleries and A/B results can find it later. */
-export interface Tracking {
-	userId?: string;
-	campaignId?: string;
-	variantId?: string;
-	galleryId?: string;
-}

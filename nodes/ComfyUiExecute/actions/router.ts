@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 
 import { executePerItem, lazily } from '../../shared/execute';
 import { promptLabPool } from '../../shared/postgres';
-import { errorItemJson, toComfyNodeError } from '../helpers/errors';
+import { toComfyNodeError } from '../helpers/errors';
 import { comfyPool } from '../transport';
 import { FIELD_LABELS, type OperationModule } from './common';
 import * as comfyui from './comfyui/ComfyUi.resource';
@@ -37,7 +37,6 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	// Awaited per item, so a bad credential or an unreachable database fails each item the same
 	// way (and "Continue On Fail" turns it into error items) instead of escaping the item loop.
 	const setup = lazily(Promise.all([comfyPool.call(this), optionalDatabase(this)]));
-	const workflowField = operation === 'generate' ? 'workflow' : undefined;
 	const items = await executePerItem(
 		this,
 		async (i, signal) => {
@@ -46,8 +45,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		},
 		{
 			concurrency,
-			toError: (error, i) => toComfyNodeError(node, error, i, FIELD_LABELS, workflowField),
-			errorJson: errorItemJson,
+			toError: (error, i) => toComfyNodeError(node, error, i, FIELD_LABELS),
 		},
 	);
 	return [items];

@@ -3,55 +3,14 @@ import { pipeline, Transform } from 'node:stream';
 
 import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import type { ComfyUiClient, OutputFile } from '../../../lib/comfyui';
+import { ComfyUiError, type ComfyUiClient, type OutputFile } from '../../../lib/comfyui';
+import { describeFile, describeFiles, type Deliver, type RecordedFile } from '../../../lib/generation';
 
 export type OutputMode = 'perFile' | 'allInOne';
-export type OutputSelection = 'saved' | 'all';
 
 /** One output file of a job, after (optional) delivery into n8n binary data. */
-export interface DeliveredFile {
-	nodeId: string;
-	kind: string;
-	filename: string;
-	subfolder: string;
-	type: string;
-	mimeType: string;
-	cached: boolean;
-	animated: boolean;
-	index: number;
-	/** Known once downloaded. */
-	bytes?: number;
-	sha256?: string;
+export interface DeliveredFile extends RecordedFile {
 	binary?: IBinaryData;
-}
-
-/**
- * Which history outputs become files: 'saved' = files ComfyUI wrote to its output folder (Save
- * Image, Save Video...), falling back to the temp previews when the workflow saved nothing
- * (a workflow ending in Preview Image); 'all' = every file, previews and inputs included.
- */
-export function selectOutputFiles(outputs: OutputFile[], selection: OutputSelection): OutputFile[] {
-	if (selection === 'all') return outputs;
-	const saved = outputs.filter((f) => f.type === 'output');
-	return saved.length > 0 ? saved : outputs;
-}
-
-function undelivered(file: OutputFile): DeliveredFile {
-	return {
-		nodeId: file.nodeId,
-		kind: file.kind,
-		filename: file.filename,
-		subfolder: file.subfolder,
-		type: file.type,
-		mimeType: file.mimeType,
-		cached: file.cached,
-		animated: file.animated,
-		index: file.index,
-	};
-}
-
-export function describeFiles(files: OutputFile[]): DeliveredFile[] {
-	return files.map(undelivered);
 }
 
 /**
@@ -80,9 +39,11 @@ async function deliver(ctx: IExecuteFunctions, client: ComfyUiClient, file: Outp
 		throw error;
 	}
 	if (download.bytes !== undefined && download.bytes !== bytes) {
-		throw new Error(`Download of ${file.filename} from ${client.server} ended after ${bytes} of ${download.bytes} bytes`);
+		throw new ComfyUiError('comfyui_bad_response', `Download of ${file.filename} from ${client.server} ended after ${bytes} of ${download.bytes} bytes`, {
+			server: client.server,
+		});
 	}
-	return { ...undelivered(file), mimeType: binary.mimeType || download.mimeType, bytes, sha256: hash.digest('hex'), binary };
+	return { ...describeFile(file), mimeType: binary.mimeType || download.mimeType, bytes, sha256: hash.digest('hex'), binary };
 }
 
 /**
@@ -101,10 +62,15 @@ export async function deliverFiles(
 		try {
 			delivered.push(await deliver(ctx, client, files[n], signal));
 		} catch (error) {
-			return { files: [...delivered, ...files.slice(n).map(undelivered)], error };
+			return { files: [...delivered, ...files.slice(n).map(describeFile)], error };
 		}
 	}
 	return { files: delivered };
+}
+
+/** The use cases' `deliver`: download into n8n binary data, or (Download Files off) only describe the files. */
+export function deliverer(ctx: IExecuteFunctions, download: boolean, signal: AbortSignal): Deliver<DeliveredFile> {
+	return async (client, files) => (download ? deliverFiles(ctx, client, files, signal) : { files: describeFiles(files) });
 }
 
 export function fileJson(file: DeliveredFile): IDataObject {

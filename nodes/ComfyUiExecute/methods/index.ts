@@ -1,8 +1,8 @@
-import { getLabels } from '../../PromptTemplate/methods/loadOptions';
+import { getLabels, searchTemplates } from '../../shared/methods';
 import { getCheckpoints } from './loadOptions';
 
-/** getLabels and searchTemplates are the Prompt Template node's: the template picker works the same here. */
+/** getLabels and searchTemplates are shared (nodes/shared/methods): the template picker works the same in every node. */
 export const loadOptions = { getCheckpoints, getLabels };
-export * as listSearch from '../../PromptTemplate/methods/listSearch';
+export const listSearch = { searchTemplates };
 export { comfyUiApiConnectionTest } from './credentialTest';
 export { promptLabPostgresConnectionTest } from '../../shared/postgres';

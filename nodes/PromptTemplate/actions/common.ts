@@ -1,9 +1,14 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import type { Template, TemplateVersion } from '../../../lib/db/templates';
+import type { Template, TemplateVersion, VersionContentInput } from '../../../lib/templates';
+import type { FieldLabels } from '../../shared/errors';
+import { parseJsonParameter } from '../../shared/parameters';
 
-/** Display names of parameters, used by error messages to name the field to fix. */
-export const FIELD_LABELS: Record<string, string> = {
+/**
+ * Display names by input-schema field (lib/templates/inputs.ts and the report's input), so the
+ * n8n error says which parameter to change; the error items keep the schema name in `field`.
+ */
+export const FIELD_LABELS: FieldLabels = {
 	name: 'Name',
 	kind: 'Kind',
 	category: 'Category',
@@ -13,19 +18,41 @@ export const FIELD_LABELS: Record<string, string> = {
 	negativePrompt: 'Negative Prompt',
 	workflow: 'ComfyUI Workflow (API Format)',
 	variables: 'Variables',
+	commitMessage: 'Commit Message',
+	author: 'Author',
 	values: 'Variable Values',
+	expectedWorkflowChecksum: 'Expected Workflow Checksum',
 	template: 'Template',
 	version: 'Version',
 	label: 'Label',
 	labels: 'Labels',
+	movedBy: 'Moved By',
+	reason: 'Reason',
 	limit: 'Limit',
+	offset: 'Offset',
+	search: 'Search',
+	tagsAny: 'Tags (Any)',
+	tagsAll: 'Tags (All)',
 	sortBy: 'Sort By',
+	sortOrder: 'Order',
 	fromVersion: 'From Version',
 	toVersion: 'To Version',
 	from: 'From',
 	listLength: 'List Length',
 	to: 'To',
 };
+
+/** The version content parameters of item i (Create Template, Create Version), as the use case takes them. */
+export function readVersionContent(ctx: IExecuteFunctions, i: number): VersionContentInput {
+	return {
+		positivePrompt: ctx.getNodeParameter('positivePrompt', i, '') as string,
+		negativePrompt: ctx.getNodeParameter('negativePrompt', i, '') as string,
+		workflow: parseJsonParameter(ctx.getNodeParameter('workflow', i, ''), 'workflow', FIELD_LABELS.workflow),
+		variables: parseJsonParameter(ctx.getNodeParameter('variables', i, '[]'), 'variables', FIELD_LABELS.variables),
+		commitMessage: ctx.getNodeParameter('commitMessage', i, '') as string,
+		author: ctx.getNodeParameter('author', i, '') as string,
+	};
+}
 
 /** Fields shared by "create template" and "create version": the content of one version. */
 export function versionContentFields(show: INodeProperties['displayOptions']): INodeProperties[] {

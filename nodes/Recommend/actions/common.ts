@@ -1,20 +1,19 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import { z } from 'zod';
 
-import type { Recommendation, RecommendFilters } from '../../../lib/db/recommendations';
+import type { Recommendation } from '../../../lib/recommendations';
 import { parseList } from '../../shared/parameters';
 
-/** Display names of parameters, used by error messages to name the field to fix. */
+/** Display names of parameters by input-schema field, so n8n errors name the parameter to fix. */
 export const FIELD_LABELS: Record<string, string> = {
 	userId: 'User ID',
 	template: 'Template',
-	listLength: 'List Length',
+	limit: 'List Length',
 	kind: 'Kind',
 	category: 'Category',
 	tags: 'Tags',
 	maxPerCategory: 'Max per Category',
-	popularityMethod: 'Popularity Ranking',
-	priorWeight: 'Prior Weight',
+	'popularity.method': 'Popularity Ranking',
+	'popularity.priorWeight': 'Prior Weight',
 	historySize: 'History Size',
 	minLikedTemplates: 'Minimum Liked Templates',
 	refreshIfOlderThanHours: 'Refresh When Older Than (Hours)',
@@ -128,26 +127,20 @@ export const popularityOptions: INodeProperties[] = [
 	},
 ];
 
-const filterSchema = z.object({
-	kind: z.enum(['image', 'text'], { errorMap: () => ({ message: 'must be image or text' }) }).optional(),
-	category: z.string().trim().max(100).optional(),
-	tags: z.array(z.string().max(50, 'each tag must be at most 50 characters')).max(50),
-});
-
-export function readFilters(ctx: IExecuteFunctions, i: number): RecommendFilters {
-	const filters = ctx.getNodeParameter('filters', i, {}) as Record<string, unknown>;
-	const parsed = filterSchema.parse({
-		kind: (filters.kind as string) || undefined,
-		category: (filters.category as string) || undefined,
-		tags: parseList(filters.tags),
-	});
-	return { kind: parsed.kind, category: parsed.category, tags: parsed.tags.length ? parsed.tags : undefined };
+/** The Filters collection as use-case input (validated there). */
+export function readFilters(ctx: IExecuteFunctions, i: number): { kind?: 'image' | 'text'; category?: string; tags?: string[] } {
+	const filters = ctx.getNodeParameter('filters', i, {}) as { kind?: 'image' | 'text' | ''; category?: string; tags?: unknown };
+	const tags = parseList(filters.tags);
+	return { kind: filters.kind || undefined, category: filters.category || undefined, tags: tags.length ? tags : undefined };
 }
 
 export function readLimit(ctx: IExecuteFunctions, i: number): number {
-	return z
-		.object({ listLength: z.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100') })
-		.parse({ listLength: ctx.getNodeParameter('listLength', i, 10) }).listLength;
+	return ctx.getNodeParameter('listLength', i, 10) as number;
+}
+
+/** The popularity options of a collection as use-case input. */
+export function readPopularity(options: { popularityMethod?: 'bayesian_average' | 'wilson'; priorWeight?: number }) {
+	return { method: options.popularityMethod, priorWeight: options.priorWeight };
 }
 
 export function recommendationToJson(item: Recommendation, rank: number): IDataObject {

@@ -1,1 +1,1 @@
-export { getCategories } from '../../PromptTemplate/methods/loadOptions';
+export { getCategories } from '../../shared/methods';

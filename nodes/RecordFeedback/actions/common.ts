@@ -1,8 +1,8 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import type { RecordFeedbackResult, TemplateStats } from '../../../lib/db/feedback';
+import type { RecordFeedbackResult, TemplateStats } from '../../../lib/feedback';
 
-/** Display names of parameters, used by error messages to name the field to fix. */
+/** Display names of parameters by input-schema field, so n8n errors name the parameter to fix. */
 export const FIELD_LABELS: Record<string, string> = {
 	findBy: 'Find Execution By',
 	executionId: 'Execution ID',

@@ -1,2 +1,2 @@
 // The template picker (templateRLC) and its label list behave exactly as in the Prompt Template node.
-export { searchTemplates } from '../../PromptTemplate/methods/listSearch';
+export { searchTemplates } from '../../shared/methods';

@@ -1,1 +1,1 @@
-export { getLabels } from '../../PromptTemplate/methods/loadOptions';
+export { getLabels } from '../../shared/methods';

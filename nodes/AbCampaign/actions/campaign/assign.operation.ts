@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { assignUnit } from '../../../../lib/db/campaigns';
+import { assignUnit } from '../../../../lib/campaigns';
 import { campaignRLC, readCampaignRef } from '../common';
 
 const properties: INodeProperties[] = [
@@ -21,6 +21,9 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['assign'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const assignment = await assignUnit(pool, readCampaignRef(this, i), this.getNodeParameter('unitId', i));
+	const assignment = await assignUnit(pool, {
+		campaign: readCampaignRef(this, i),
+		unitId: this.getNodeParameter('unitId', i) as string | number,
+	});
 	return { ...assignment };
 }

@@ -1,10 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 
-import { createCampaign, type CampaignVariantSpec } from '../../../../lib/db/campaigns';
-import { PromptLabError } from '../../../../lib/db/errors';
-import type { TemplateRef } from '../../../../lib/db/templates';
+import { createCampaign, type CampaignVariantSpec, type CreateCampaignInput } from '../../../../lib/campaigns';
 import { campaignToJson } from '../common';
 
 const properties: INodeProperties[] = [
@@ -155,18 +152,6 @@ export const description = updateDisplayOptions({ show: { operation: ['create'] 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const parameters = z.object({
-	name: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
-	description: z.string().max(5000),
-	primaryMetric: z.enum(['good_rating_share', 'mean_rating', 'success_rate'], {
-		errorMap: () => ({ message: 'must be good_rating_share, mean_rating or success_rate' }),
-	}),
-	minSamplePerVariant: z.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1'),
-	mode: z.enum(['fixed', 'thompson'], { errorMap: () => ({ message: 'must be fixed or thompson' }) }),
-	thompsonFloor: z.number({ invalid_type_error: 'must be a number' }).min(0, 'must be 0 or more').max(0.5, 'must be at most 0.5'),
-	seed: z.string().max(200).optional(),
-});
-
 interface VariantParameter {
 	key?: unknown;
 	template?: unknown;
@@ -175,35 +160,38 @@ interface VariantParameter {
 	isControl?: unknown;
 }
 
-function toVariant(raw: VariantParameter, index: number): CampaignVariantSpec {
-	const where = `Variant ${index + 1}`;
+/**
+ * One row of the Variants collection as the use case's variant: "Template" holds a name or an ID,
+ * "Version or Label" a version number or a label. Values pass through as given otherwise; the
+ * use case's schema says what is wrong with them.
+ */
+function variantFromParameter(raw: VariantParameter): CampaignVariantSpec {
 	const template = String(raw.template ?? '').trim();
-	if (!template) throw new PromptLabError(`${where}: no template given (its name or ID)`, 'variants');
-	const ref: TemplateRef = UUID.test(template) ? { id: template } : { name: template };
 	const selector = String(raw.version ?? '').trim() || 'production';
-	const weight = typeof raw.weight === 'number' ? raw.weight : Number(String(raw.weight ?? '').trim() || NaN);
 	return {
-		key: String(raw.key ?? '').trim(),
-		template: ref,
+		key: String(raw.key ?? ''),
+		template: UUID.test(template) ? { id: template } : { name: template },
 		...(/^\d+$/.test(selector) ? { version: Number(selector) } : { label: selector }),
-		weight,
+		// an expression may give the weight as text
+		weight: typeof raw.weight === 'string' && raw.weight.trim() !== '' ? Number(raw.weight) : (raw.weight as number),
 		isControl: raw.isControl === true || raw.isControl === 'true',
 	};
 }
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 	const options = this.getNodeParameter('options', i, {}) as { seed?: string };
-	const mode = this.getNodeParameter('mode', i, 'fixed');
-	const p = parameters.parse({
-		name: this.getNodeParameter('name', i),
-		description: this.getNodeParameter('description', i, ''),
-		primaryMetric: this.getNodeParameter('primaryMetric', i, 'good_rating_share'),
-		minSamplePerVariant: this.getNodeParameter('minSamplePerVariant', i, 100),
-		mode,
-		thompsonFloor: mode === 'thompson' ? this.getNodeParameter('thompsonFloor', i, 0.05) : 0.05,
-		seed: options.seed?.trim() || undefined,
-	});
+	const mode = this.getNodeParameter('mode', i, 'fixed') as CreateCampaignInput['mode'];
 	const rawVariants = (this.getNodeParameter('variants', i, {}) as { variant?: VariantParameter[] }).variant ?? [];
-	const campaign = await createCampaign(pool, { ...p, variants: rawVariants.map(toVariant) });
+	const campaign = await createCampaign(pool, {
+		name: this.getNodeParameter('name', i) as string,
+		description: this.getNodeParameter('description', i, '') as string,
+		variants: rawVariants.map(variantFromParameter),
+		primaryMetric: this.getNodeParameter('primaryMetric', i, 'good_rating_share') as CreateCampaignInput['primaryMetric'],
+		minSamplePerVariant: this.getNodeParameter('minSamplePerVariant', i, 100) as number,
+		mode,
+		// the floor is shown (and read) in Thompson mode only
+		...(mode === 'thompson' ? { thompsonFloor: this.getNodeParameter('thompsonFloor', i, 0.05) as number } : {}),
+		seed: options.seed,
+	});
 	return campaignToJson(campaign);
 }

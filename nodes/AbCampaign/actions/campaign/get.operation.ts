@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { getCampaign } from '../../../../lib/db/campaigns';
+import { getCampaign } from '../../../../lib/campaigns';
 import { campaignRLC, campaignToJson, readCampaignRef } from '../common';
 
 const properties: INodeProperties[] = [campaignRLC];
@@ -9,5 +9,5 @@ const properties: INodeProperties[] = [campaignRLC];
 export const description = updateDisplayOptions({ show: { operation: ['get'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	return campaignToJson(await getCampaign(pool, readCampaignRef(this, i)));
+	return campaignToJson(await getCampaign(pool, { campaign: readCampaignRef(this, i) }));
 }

@@ -1,8 +1,13 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 
-import { CAMPAIGN_STATUSES, listCampaigns, type CampaignStatus } from '../../../../lib/db/campaigns';
+import {
+	listCampaigns,
+	type CampaignSortField,
+	type CampaignStatus,
+	type ListCampaignsInput,
+	type SortOrder,
+} from '../../../../lib/campaigns';
 import { campaignToJson } from '../common';
 import { returnAllOrLimitFields } from '../../../shared/descriptions';
 
@@ -36,31 +41,60 @@ const properties: INodeProperties[] = [
 			},
 		],
 	},
+	{
+		displayName: 'Sort',
+		name: 'sort',
+		type: 'collection',
+		placeholder: 'Add Sort Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Sort By',
+				name: 'sortBy',
+				type: 'options',
+				options: [
+					{ name: 'Created At', value: 'createdAt' },
+					{ name: 'Name', value: 'name' },
+					{ name: 'Started At', value: 'startedAt' },
+					{ name: 'Status', value: 'status' },
+					{ name: 'Updated At', value: 'updatedAt' },
+				],
+				default: 'createdAt',
+			},
+			{
+				displayName: 'Order',
+				name: 'sortOrder',
+				type: 'options',
+				options: [
+					{ name: 'Ascending', value: 'asc' },
+					{ name: 'Descending', value: 'desc' },
+				],
+				default: 'desc',
+			},
+		],
+	},
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['getAll'] } }, properties);
 
-const statuses = CAMPAIGN_STATUSES as [CampaignStatus, ...CampaignStatus[]];
-const parameters = z.object({
-	limit: z.number().int().min(1).max(10_000),
-	status: z.enum(statuses, { errorMap: () => ({ message: `must be one of ${statuses.join(', ')}` }) }).optional(),
-	search: z.string().max(200).optional(),
-});
-
+/** Page size while returning all campaigns. */
 const PAGE = 500;
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 	const returnAll = this.getNodeParameter('returnAll', i, false) as boolean;
-	const filters = this.getNodeParameter('filters', i, {}) as Record<string, unknown>;
-	const p = parameters.parse({
-		limit: returnAll ? PAGE : this.getNodeParameter('limit', i, 50),
-		status: (filters.status as string) || undefined,
-		search: (filters.search as string) || undefined,
-	});
+	const filters = this.getNodeParameter('filters', i, {}) as { status?: CampaignStatus | ''; search?: string };
+	const sort = this.getNodeParameter('sort', i, {}) as { sortBy?: CampaignSortField; sortOrder?: SortOrder };
+	const query: ListCampaignsInput = {
+		status: filters.status || undefined,
+		search: filters.search,
+		sortBy: sort.sortBy,
+		sortOrder: sort.sortOrder,
+		limit: returnAll ? PAGE : (this.getNodeParameter('limit', i, 50) as number),
+	};
 	const items = [];
 	let offset: number | null = 0;
 	while (offset !== null) {
-		const page = await listCampaigns(pool, { ...p, offset });
+		const page = await listCampaigns(pool, { ...query, offset });
 		items.push(...page.items.map(campaignToJson));
 		offset = returnAll ? page.nextOffset : null;
 	}

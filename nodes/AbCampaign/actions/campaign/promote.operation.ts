@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { promoteCampaign } from '../../../../lib/db/campaigns';
+import { promoteCampaign } from '../../../../lib/campaigns';
 import { campaignRLC, campaignToJson, readCampaignRef } from '../common';
 
 const properties: INodeProperties[] = [
@@ -34,10 +34,11 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['promote'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const promotion = await promoteCampaign(pool, readCampaignRef(this, i), {
-		forceVariantKey: (this.getNodeParameter('forceVariant', i, '') as string) || undefined,
-		label: (this.getNodeParameter('label', i, 'production') as string) || 'production',
-		movedBy: (this.getNodeParameter('movedBy', i, '') as string) || null,
+	const promotion = await promoteCampaign(pool, {
+		campaign: readCampaignRef(this, i),
+		forceVariant: this.getNodeParameter('forceVariant', i, '') as string,
+		label: this.getNodeParameter('label', i, 'production') as string,
+		movedBy: this.getNodeParameter('movedBy', i, '') as string,
 	});
 	return JSON.parse(JSON.stringify({ ...promotion, campaign: campaignToJson(promotion.campaign) }));
 }

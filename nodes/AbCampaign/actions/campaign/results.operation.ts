@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { getCampaignResults } from '../../../../lib/db/campaigns';
+import { getCampaignResults } from '../../../../lib/campaigns';
 import { campaignRLC, readCampaignRef } from '../common';
 
 const properties: INodeProperties[] = [
@@ -28,6 +28,6 @@ export const description = updateDisplayOptions({ show: { operation: ['results']
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 	const options = this.getNodeParameter('options', i, {}) as { includeAnalysis?: boolean };
-	const { analysis, ...results } = await getCampaignResults(pool, readCampaignRef(this, i));
+	const { analysis, ...results } = await getCampaignResults(pool, { campaign: readCampaignRef(this, i) });
 	return JSON.parse(JSON.stringify(options.includeAnalysis ? { ...results, analysis } : results));
 }

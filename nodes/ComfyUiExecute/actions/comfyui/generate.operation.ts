@@ -1,40 +1,11 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import {
-	updateDisplayOptions,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
-
-import {
-	ComfyUiError,
-	ensureApiWorkflow,
-	prepareRun,
-	type ApiWorkflow,
-	type ComfyUiClient,
-	type CompletionResult,
-	type PromptLookup,
-} from '../../../../lib/comfyui';
-import { PromptLabError } from '../../../../lib/db/errors';
-import { checkExecutionId, getExecution, isTerminal, type Execution } from '../../../../lib/db/executions';
-import { getTemplate, resolveVersion } from '../../../../lib/db/templates';
-import {
-	applyOverrides,
-	findSeedInputs,
-	isTemplateError,
-	renderTemplate,
-	workflowChecksum,
-	type OverrideResult,
-	type WorkflowOverrides,
-} from '../../../../lib/templates';
+import { generate, parallelItemsInput } from '../../../../lib/generation';
 import { templateRLC, versionSelectorFields } from '../../../shared/descriptions';
 import { parseJsonParameter, readTemplateRef, readVersionSelector } from '../../../shared/parameters';
-import { buildOutputItems, deliverFiles, describeFiles, selectOutputFiles } from '../../helpers/outputs';
-import { ExecutionRecord } from '../../helpers/recording';
-import type { OperationContext, Tracking } from '../common';
-import { outputFields, readOutputOptions, readTracking, throwIfCancelled, trackingCollection, type OutputOptions } from './shared';
+import { buildOutputItems, deliverer } from '../../helpers/outputs';
+import type { OperationContext } from '../common';
+import { outputFields, readOutputOptions, trackingCollection } from './shared';
 
 const show = { source: ['template'] };
 
@@ -191,300 +162,49 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { resource: ['comfyui'], operation: ['generate'] } }, properties);
 
-interface GenerateOptions {
-	executionId?: string;
-	parallelItems?: number;
-	timeout?: number;
-}
-
-interface PreparedJob {
-	workflow: ApiWorkflow;
-	checksum: string;
-	template?: { id: string; name: string; version: number; versionId: string };
-	renderedPrompt?: { positive: string; negative: string };
-	variables?: Record<string, unknown>;
-}
-
 /** Parallel Items of the node (read once, from the first item: it shapes the whole run). */
 export function parallelItems(ctx: IExecuteFunctions): number {
-	const options = ctx.getNodeParameter('options', 0, {}) as GenerateOptions;
-	const value = Number(options.parallelItems ?? 1);
-	if (!Number.isInteger(value) || value < 1 || value > 16) {
-		throw new PromptLabError(`Parallel Items must be a whole number from 1 to 16 (got ${String(options.parallelItems)})`, 'parallelItems');
-	}
-	return value;
+	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
+	return parallelItemsInput.parse({ parallelItems: options.parallelItems }).parallelItems;
 }
 
-async function prepareJob(this: IExecuteFunctions, ctx: OperationContext, i: number): Promise<PreparedJob> {
-	const source = this.getNodeParameter('source', i, 'template') as string;
-	if (source === 'template') {
-		if (!ctx.db) {
-			throw new PromptLabError(
-				'Source "From Template" reads the template from the PromptLab database: add a PromptLab Postgres credential to this node, or choose Source "Raw Workflow"',
-				'source',
-			);
-		}
-		const template = await getTemplate(ctx.db, readTemplateRef(this, i));
-		const { version } = await resolveVersion(ctx.db, template, readVersionSelector(this, i));
-		const values = parseJsonParameter(this.getNodeParameter('values', i, '{}'), 'values', 'Variable Values') ?? {};
-		if (typeof values !== 'object' || values === null || Array.isArray(values)) {
-			throw new PromptLabError('Variable Values must be a JSON object such as {"product": "sneaker"}', 'values');
-		}
-		const rendered = renderTemplate({
-			positivePrompt: version.positivePrompt,
-			negativePrompt: version.negativePrompt,
-			workflow: version.workflow,
-			variables: version.variables,
-			values: values as Record<string, unknown>,
-		});
-		if (!rendered.workflow) {
-			throw new PromptLabError(
-				`Template "${template.name}" version ${version.version} has no ComfyUI workflow (a text template): add a version with a workflow, or render it with the Prompt Template node`,
-				'template',
-			);
-		}
-		return {
-			workflow: rendered.workflow,
-			checksum: version.workflowChecksum ?? (rendered.workflowChecksum as string),
-			template: { id: template.id, name: template.name, version: version.version, versionId: version.id },
-			renderedPrompt: { positive: rendered.positivePrompt, negative: rendered.negativePrompt },
-			variables: rendered.values as Record<string, unknown>,
-		};
-	}
-	const raw = parseJsonParameter(this.getNodeParameter('workflow', i, ''), 'workflow', 'Workflow (API Format)');
-	if (raw === undefined || raw === null || raw === '') {
-		throw new PromptLabError('Workflow (API Format) is empty: paste the JSON that ComfyUI saves with Workflow → Export (API)', 'workflow');
-	}
-	const workflow = ensureApiWorkflow(raw);
-	return { workflow, checksum: workflowChecksum(workflow) };
-}
-
-function readOverrides(ctx: IExecuteFunctions, i: number): WorkflowOverrides {
-	const raw = ctx.getNodeParameter('overrides', i, {}) as IDataObject;
-	const overrides: WorkflowOverrides = {};
-	const number = (key: 'seed' | 'steps' | 'cfg' | 'width' | 'height') => {
-		const value = raw[key];
-		if (value === undefined || value === null || value === '') return;
-		overrides[key] = typeof value === 'number' ? value : Number(value);
+/** The node's parameters of item i as the Generate use case's input (validated there, once). */
+function readInput(ctx: IExecuteFunctions, i: number): IDataObject {
+	const options = ctx.getNodeParameter('options', i, {}) as IDataObject;
+	const job = {
+		overrides: ctx.getNodeParameter('overrides', i, {}) as IDataObject,
+		waitForCompletion: ctx.getNodeParameter('waitForCompletion', i, true) as boolean,
+		executionId: options.executionId,
+		timeout: options.timeout,
+		parallelItems: options.parallelItems,
+		outputs: options.outputs,
+		...(ctx.getNodeParameter('tracking', i, {}) as IDataObject),
 	};
-	if (raw.randomSeed === true) overrides.seed = randomInt(0, 2 ** 48 - 1);
-	else number('seed');
-	number('steps');
-	number('cfg');
-	number('width');
-	number('height');
-	if (typeof raw.checkpoint === 'string' && raw.checkpoint.trim() !== '') overrides.checkpoint = raw.checkpoint.trim();
-	return overrides;
-}
-
-function readOptions(ctx: IExecuteFunctions, i: number): OutputOptions & { executionId?: string; timeout: number } {
-	const options = ctx.getNodeParameter('options', i, {}) as GenerateOptions & IDataObject;
-	const timeout = Number(options.timeout ?? 600);
-	if (!Number.isFinite(timeout) || timeout <= 0) {
-		throw new PromptLabError(`Timeout must be a number of seconds above 0 (got ${String(options.timeout)})`, 'timeout');
+	if (ctx.getNodeParameter('source', i, 'template') === 'workflow') {
+		return { source: 'workflow', workflow: ctx.getNodeParameter('workflow', i, ''), ...job };
 	}
-	const executionId = String(options.executionId ?? '').trim();
 	return {
-		...readOutputOptions(options),
-		executionId: executionId ? checkExecutionId(executionId) : undefined,
-		timeout,
+		source: 'template',
+		template: readTemplateRef(ctx, i) as IDataObject,
+		...(readVersionSelector(ctx, i) as IDataObject),
+		values: parseJsonParameter(ctx.getNodeParameter('values', i, '{}'), 'values', 'Variable Values') as IDataObject,
+		...job,
 	};
-}
-
-/** Where a job with a caller-chosen execution id already is, so a re-run never submits it twice. */
-interface ExistingJob {
-	client: ComfyUiClient;
-	lookup: Exclude<PromptLookup, { state: 'unknown' }>;
-}
-
-async function findExistingJob(ctx: OperationContext, executionId: string): Promise<{ job?: ExistingJob; execution?: Execution }> {
-	let execution: Execution | undefined;
-	if (ctx.db) {
-		try {
-			execution = await getExecution(ctx.db, { id: executionId });
-		} catch (error) {
-			if (!(error instanceof PromptLabError)) throw error;
-		}
-	}
-	const clients = execution?.server
-		? [ctx.comfy.client(execution.server)].filter((c): c is ComfyUiClient => c !== undefined)
-		: ctx.comfy.clients;
-	let unreachable: unknown;
-	for (const client of clients) {
-		try {
-			const lookup = await client.lookup(execution?.promptId ?? executionId);
-			if (lookup.state !== 'unknown') return { job: { client, lookup }, execution };
-		} catch (error) {
-			unreachable ??= error;
-		}
-	}
-	// A server that could not be asked may hold the job: submitting again could run it twice.
-	if (unreachable) throw unreachable;
-	if (execution && isTerminal(execution.status)) {
-		throw new PromptLabError(
-			`Execution ${executionId} already finished (${execution.status}) and its server no longer has the job: use Get Result for what was recorded, or a new Execution ID to run it again`,
-			'executionId',
-		);
-	}
-	return { execution };
 }
 
 export async function execute(this: IExecuteFunctions, ctx: OperationContext, i: number): Promise<INodeExecutionData[]> {
-	throwIfCancelled(ctx.signal);
-	const options = readOptions(this, i);
-	const tracking: Tracking = readTracking(this, i);
-	const wait = this.getNodeParameter('waitForCompletion', i, true) as boolean;
-	const job = await prepareJob.call(this, ctx, i);
-
-	const overrides = readOverrides(this, i);
-	let overridden: OverrideResult;
-	try {
-		overridden = applyOverrides(job.workflow, overrides);
-	} catch (error) {
-		// Its field is the override (steps, width...), not the Variable Values a TemplateError usually means.
-		if (isTemplateError(error) && error.field) throw new PromptLabError(error.message, error.field);
-		throw error;
-	}
-	const warnings = overridden.unmatched.map((key) => `Override "${key}" matched no node of the workflow and was not applied`);
-	if (warnings.length > 0) this.addExecutionHints(...warnings.map((message) => ({ message, location: 'outputPane' as const })));
-	const executionId = options.executionId ?? randomUUID();
-	const { workflow, runFolder } = prepareRun(overridden.workflow, { promptId: executionId });
-	const record = new ExecutionRecord(ctx.db, executionId);
-	const existing = options.executionId ? await findExistingJob(ctx, executionId) : {};
-	// A reused job keeps the seed it ran with (a random seed drawn now would be a lie).
-	const recordedSeed = existing.execution?.seed != null ? Number(existing.execution.seed) : undefined;
-	const seed =
-		recordedSeed !== undefined && Number.isSafeInteger(recordedSeed)
-			? recordedSeed
-			: (overrides.seed ?? findSeedInputs(overridden.workflow)[0]?.value);
-
-	const base: IDataObject = {
-		executionId,
-		promptId: executionId,
-		...(job.template
-			? {
-					templateId: job.template.id,
-					templateName: job.template.name,
-					version: job.template.version,
-					versionId: job.template.versionId,
-					positivePrompt: job.renderedPrompt?.positive,
-					negativePrompt: job.renderedPrompt?.negative,
-				}
-			: {}),
-		workflowChecksum: job.checksum,
-		...(seed !== undefined ? { seed } : {}),
-		...tracking,
-		recorded: record.enabled,
-		...(warnings.length > 0 ? { warnings } : {}),
-	};
-
-	await record.start({
-		templateId: job.template?.id,
-		versionId: job.template?.versionId,
-		campaignId: tracking.campaignId,
-		variantId: tracking.variantId,
-		userId: tracking.userId,
-		promptId: executionId,
-		renderedPrompt: job.renderedPrompt,
-		variables: job.variables,
-		workflowChecksum: job.checksum,
-		seed,
-		n8nExecutionId: this.getExecutionId(),
+	const output = readOutputOptions(this.getNodeParameter('options', i, {}) as IDataObject);
+	const outcome = await generate(ctx, readInput(this, i), {
+		callerRunId: this.getExecutionId(),
+		deliver: deliverer(this, output.download, ctx.signal),
 	});
-
-	let client: ComfyUiClient;
-	let result: CompletionResult | undefined;
-	if (existing.job) {
-		client = existing.job.client;
-		await record.running(client.server);
-		const found = existing.job.lookup;
-		if (found.state === 'failed') throw await record.failed(found.error);
-		if (found.state === 'success') result = found.result;
-	} else if (wait) {
-		// pool.run: the job waits in the pool for the server expected to finish it first, and the
-		// timeout covers that wait too. It is recorded as running once a server has accepted it.
-		let recordingError: unknown;
-		try {
-			result = await ctx.comfy.run(overridden.workflow, {
-				promptId: executionId,
-				signal: ctx.signal,
-				timeoutMs: options.timeout * 1000,
-				extraData: {
-					extra_pnginfo: {
-						promptlab: { executionId, templateId: job.template?.id ?? null, version: job.template?.version ?? null },
-					},
-				},
-				onSubmitted: async (submitted) => {
-					try {
-						await record.running(submitted.server);
-					} catch (error) {
-						recordingError = error; // the pool takes the job back off the server
-						throw error;
-					}
-				},
-			});
-		} catch (error) {
-			if (recordingError !== undefined && error === recordingError) throw error;
-			throw await record.failed(error);
-		}
-		const ranOn = ctx.comfy.client(result.server);
-		if (!ranOn) {
-			throw new ComfyUiError('bad_response', `The pool ran the job on ${result.server}, which it does not list`, { server: result.server });
-		}
-		client = ranOn;
-	} else {
-		let server: string;
-		try {
-			const submitted = await ctx.comfy.submit(workflow, {
-				promptId: executionId,
-				runFolder,
-				signal: ctx.signal,
-				extraData: {
-					extra_pnginfo: {
-						promptlab: { executionId, templateId: job.template?.id ?? null, version: job.template?.version ?? null },
-					},
-				},
-			});
-			server = submitted.server;
-		} catch (error) {
-			throw await record.failed(error);
-		}
-		const submittedTo = ctx.comfy.client(server);
-		if (!submittedTo) throw new ComfyUiError('bad_response', `The pool placed the job on ${server}, which it does not list`, { server });
-		client = submittedTo;
-		try {
-			await record.running(server);
-		} catch (error) {
-			// Nobody could record the outcome: take the job back off the server rather than let it run unseen.
-			await client.cancel(executionId).catch(() => undefined);
-			throw error;
-		}
+	const json: IDataObject = { ...outcome.summary, server: outcome.server, status: outcome.status };
+	if (outcome.summary.warnings) {
+		this.addExecutionHints(...outcome.summary.warnings.map((message) => ({ message, location: 'outputPane' as const })));
 	}
-
-	if (!wait && !result) {
-		return [{ json: { ...base, server: client.server, status: 'submitted' } }];
-	}
-	if (!result) {
-		try {
-			result = await client.waitForCompletion(executionId, { timeoutMs: options.timeout * 1000, signal: ctx.signal });
-		} catch (error) {
-			throw await record.failed(error);
-		}
-	}
-
-	const files = selectOutputFiles(result.outputs, options.outputs);
-	const delivery = options.download ? await deliverFiles(this, client, files, ctx.signal) : { files: describeFiles(files) };
-	// The job succeeded on ComfyUI even if a download failed: record it so, with what is known of its files.
-	await record.succeeded(result.timings.durationMs, delivery.files, tracking.galleryId);
-	if (delivery.error) throw delivery.error;
-
-	const json: IDataObject = {
-		...base,
-		status: 'succeeded',
-		server: result.server,
-		durationMs: result.timings.durationMs,
-		...(Object.keys(result.texts).length > 0 ? { texts: result.texts } : {}),
-		...(result.warnings.length > 0 ? { comfyWarnings: result.warnings as unknown as IDataObject[] } : {}),
-	};
-	return buildOutputItems(json, delivery.files, options.outputMode, options.binaryPropertyName);
+	if (outcome.status === 'submitted') return [{ json }];
+	json.durationMs = outcome.durationMs;
+	if (Object.keys(outcome.texts).length > 0) json.texts = outcome.texts;
+	if (outcome.comfyWarnings.length > 0) json.comfyWarnings = outcome.comfyWarnings as unknown as IDataObject[];
+	return buildOutputItems(json, outcome.files, output.outputMode, output.binaryPropertyName);
 }

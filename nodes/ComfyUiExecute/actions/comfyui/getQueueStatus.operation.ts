@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
+import { throwIfStopped } from '../../../../lib/generation';
 import type { OperationContext } from '../common';
-import { throwIfCancelled } from './shared';
 
 const properties: INodeProperties[] = [
 	{
@@ -17,7 +17,7 @@ export const description = updateDisplayOptions({ show: { resource: ['comfyui'],
 
 /** One item per server of the pool: reachable or not, running and pending counts, our own jobs there. */
 export async function execute(this: IExecuteFunctions, ctx: OperationContext, i: number): Promise<IDataObject[]> {
-	throwIfCancelled(ctx.signal);
+	throwIfStopped(ctx.signal);
 	const includeIds = this.getNodeParameter('includePromptIds', i, false) as boolean;
 	const health = await ctx.comfy.health();
 	return Promise.all(

@@ -1,8 +1,7 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
-import { ComfyUiError } from '../../../../lib/comfyui';
-import { PromptLabError } from '../../../../lib/db/errors';
-import { BINARY_PROPERTY_PATTERN, UUID_PATTERN, type Tracking } from '../common';
+import { ValidationError } from '../../../../lib/errors';
+import { BINARY_PROPERTY_PATTERN } from '../common';
 
 /** Output options shared by Generate and Get Result. */
 export const outputFields: INodeProperties[] = [
@@ -87,46 +86,23 @@ export const trackingCollection: INodeProperties = {
 	],
 };
 
-export function readTracking(ctx: IExecuteFunctions, i: number): Tracking {
-	const raw = ctx.getNodeParameter('tracking', i, {}) as IDataObject;
-	const tracking: Tracking = {};
-	for (const key of ['userId', 'campaignId', 'variantId', 'galleryId'] as const) {
-		const value = raw[key];
-		const text = value === undefined || value === null ? '' : String(value).trim();
-		if (text) tracking[key] = text;
-	}
-	for (const key of ['campaignId', 'variantId'] as const) {
-		const value = tracking[key];
-		if (value && !UUID_PATTERN.test(value)) {
-			throw new PromptLabError(`${key === 'campaignId' ? 'Campaign ID' : 'Variant ID'} "${value}" is not a UUID`, key);
-		}
-	}
-	return tracking;
-}
-
+/** How the node hands a job's files to n8n (which files is the use case's `outputs`). */
 export interface OutputOptions {
 	outputMode: 'perFile' | 'allInOne';
 	binaryPropertyName: string;
-	outputs: 'saved' | 'all';
 	download: boolean;
 }
 
 export function readOutputOptions(raw: IDataObject): OutputOptions {
 	const binaryPropertyName = String(raw.binaryPropertyName ?? 'data').trim() || 'data';
 	if (!BINARY_PROPERTY_PATTERN.test(binaryPropertyName)) {
-		throw new PromptLabError(`Binary Property "${binaryPropertyName}" must be letters, digits, _ or - (e.g. data)`, 'binaryPropertyName');
+		throw new ValidationError('invalid_input', `Binary Property "${binaryPropertyName}" must be letters, digits, _ or - (e.g. data)`, {
+			field: 'binaryPropertyName',
+		});
 	}
 	return {
 		outputMode: raw.outputMode === 'allInOne' ? 'allInOne' : 'perFile',
 		binaryPropertyName,
-		outputs: raw.outputs === 'all' ? 'all' : 'saved',
 		download: raw.download !== false,
 	};
-}
-
-/** Before starting an item's work: n8n's Stop (or a failed sibling item) already fired. */
-export function throwIfCancelled(signal: AbortSignal): void {
-	if (signal.aborted) {
-		throw new ComfyUiError('cancelled', 'The execution was cancelled before this item started; nothing was sent to ComfyUI.');
-	}
 }

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
-import { ComfyUiError, type UploadedImage } from '../../../../lib/comfyui';
-import { PromptLabError } from '../../../../lib/db/errors';
+import type { UploadedImage } from '../../../../lib/comfyui';
+import { ConflictError, ValidationError } from '../../../../lib/errors';
+import { throwIfStopped } from '../../../../lib/generation';
 import { BINARY_PROPERTY_PATTERN, type OperationContext } from '../common';
-import { throwIfCancelled } from './shared';
 
 const properties: INodeProperties[] = [
 	{
@@ -84,10 +84,12 @@ interface UploadOptions {
  * the reference would only work on some of them.
  */
 export async function execute(this: IExecuteFunctions, ctx: OperationContext, i: number): Promise<IDataObject> {
-	throwIfCancelled(ctx.signal);
+	throwIfStopped(ctx.signal);
 	const property = String(this.getNodeParameter('inputBinaryProperty', i, 'data')).trim() || 'data';
 	if (!BINARY_PROPERTY_PATTERN.test(property)) {
-		throw new PromptLabError(`Input Binary Property "${property}" must be letters, digits, _ or - (e.g. data)`, 'inputBinaryProperty');
+		throw new ValidationError('invalid_input', `Input Binary Property "${property}" must be letters, digits, _ or - (e.g. data)`, {
+			field: 'inputBinaryProperty',
+		});
 	}
 	const options = this.getNodeParameter('options', i, {}) as UploadOptions;
 	const binary = this.helpers.assertBinaryData(i, property);
@@ -113,10 +115,10 @@ export async function execute(this: IExecuteFunctions, ctx: OperationContext, i:
 	const [first] = uploads;
 	const differing = uploads.filter((u) => u.uploaded.reference !== first.uploaded.reference);
 	if (differing.length > 0) {
-		throw new ComfyUiError(
-			'validation',
+		throw new ConflictError(
+			'upload_names_differ',
 			`The servers stored the image under different names (${uploads.map((u) => `${u.server}: ${u.uploaded.reference}`).join(', ')}), so no single Load Image value works on all of them`,
-			{ hint: 'Turn on "Unique Name by Content" or "Overwrite" in the options.' },
+			{ hint: 'Turn on "Unique Name by Content" or "Overwrite" in the options.', details: { references: uploads.map((u) => ({ server: u.server, reference: u.uploaded.reference })) } },
 		);
 	}
 	return {

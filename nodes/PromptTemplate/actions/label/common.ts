@@ -1,6 +1,6 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import type { LabelMove } from '../../../../lib/db/templates';
+import type { LabelMove } from '../../../../lib/templates';
 
 export const labelNameField: INodeProperties = {
 	displayName: 'Label',
@@ -38,4 +38,9 @@ export function labelMoveToJson(move: LabelMove): IDataObject {
 		toVersion: move.toVersion,
 		labels: move.template.labels,
 	};
+}
+
+/** Who moved the label and why (item i), as the label use cases take them. */
+export function readMoveNote(ctx: IExecuteFunctions, i: number): { movedBy: string; reason: string } {
+	return { movedBy: ctx.getNodeParameter('movedBy', i, '') as string, reason: ctx.getNodeParameter('reason', i, '') as string };
 }

@@ -1,9 +1,9 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { getTemplate, labelHistory } from '../../../../lib/db/templates';
+import { getLabelHistory } from '../../../../lib/templates';
 import { templateRLC } from '../../../shared/descriptions';
-import { readTemplateRef } from '../../../shared/parameters';
+import { readTemplateLocator } from '../../../shared/parameters';
 
 const properties: INodeProperties[] = [
 	templateRLC,
@@ -28,9 +28,10 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { resource: ['label'], operation: ['getHistory'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const template = await getTemplate(pool, readTemplateRef(this, i));
-	const label = (this.getNodeParameter('label', i, '') as string) || undefined;
-	const limit = Math.max(1, Number(this.getNodeParameter('limit', i, 50)));
-	const history = await labelHistory(pool, template, label, limit);
+	const { template, history } = await getLabelHistory(pool, {
+		template: readTemplateLocator(this, i),
+		label: this.getNodeParameter('label', i, '') as string,
+		limit: this.getNodeParameter('limit', i, 50) as number,
+	});
 	return history.map((h) => ({ templateId: template.id, templateName: template.name, ...h }));
 }

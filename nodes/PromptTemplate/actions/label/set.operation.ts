@@ -1,10 +1,10 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { setLabel } from '../../../../lib/db/templates';
+import { setTemplateLabel } from '../../../../lib/templates';
 import { templateRLC } from '../../../shared/descriptions';
-import { readTemplateRef } from '../../../shared/parameters';
-import { labelMoveToJson, labelNameField, movedByFields } from './common';
+import { readTemplateLocator } from '../../../shared/parameters';
+import { labelMoveToJson, labelNameField, movedByFields, readMoveNote } from './common';
 
 const properties: INodeProperties[] = [
 	templateRLC,
@@ -23,15 +23,11 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { resource: ['label'], operation: ['set'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const move = await setLabel(
-		pool,
-		readTemplateRef(this, i),
-		String(this.getNodeParameter('label', i)).trim(),
-		Number(this.getNodeParameter('version', i)),
-		{
-			movedBy: (this.getNodeParameter('movedBy', i, '') as string) || null,
-			reason: (this.getNodeParameter('reason', i, '') as string) || null,
-		},
-	);
+	const move = await setTemplateLabel(pool, {
+		template: readTemplateLocator(this, i),
+		label: this.getNodeParameter('label', i) as string,
+		version: this.getNodeParameter('version', i) as number,
+		...readMoveNote(this, i),
+	});
 	return labelMoveToJson(move);
 }

@@ -1,9 +1,8 @@
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 
-import { runningCampaigns, weeklyReport } from '../../../../lib/db/reports';
 import { renderWeeklyReportHtml } from '../../../../lib/reports/html';
+import { runningCampaigns, weeklyReport } from '../../../../lib/reports/weekly';
 
 const properties: INodeProperties[] = [
 	{
@@ -52,24 +51,17 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { resource: ['report'], operation: ['weekly'] } }, properties);
 
 const DAY = 86_400_000;
-const parameters = z
-	.object({
-		from: z.coerce.date({ errorMap: () => ({ message: 'must be a date, e.g. 2026-11-16' }) }),
-		to: z.coerce.date({ errorMap: () => ({ message: 'must be a date, e.g. 2026-11-23' }) }),
-		listLength: z.number().int().min(1).max(100),
-	})
-	.refine((p) => p.from < p.to, { message: 'must be before To', path: ['from'] });
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number): Promise<IDataObject> {
 	const period = this.getNodeParameter('period', i, 'last7') as string;
 	const now = Date.now();
-	const p = parameters.parse({
-		from: period === 'custom' ? this.getNodeParameter('from', i) : new Date(now - (period === 'last30' ? 30 : 7) * DAY),
-		to: period === 'custom' ? this.getNodeParameter('to', i) : new Date(now),
-		listLength: this.getNodeParameter('listLength', i, 10),
-	});
+	// Validated once, by the use case (lib/reports/weekly.ts).
 	const [report, campaigns] = await Promise.all([
-		weeklyReport(pool, { from: p.from, to: p.to, limit: p.listLength }),
+		weeklyReport(pool, {
+			from: period === 'custom' ? (this.getNodeParameter('from', i) as string) : new Date(now - (period === 'last30' ? 30 : 7) * DAY),
+			to: period === 'custom' ? (this.getNodeParameter('to', i) as string) : new Date(now),
+			limit: this.getNodeParameter('listLength', i, 10) as number,
+		}),
 		runningCampaigns(pool),
 	]);
 	const includeHtml = this.getNodeParameter('includeHtml', i, true) as boolean;

@@ -1,9 +1,9 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { setArchived } from '../../../../lib/db/templates';
+import { archiveTemplate } from '../../../../lib/templates';
 import { templateRLC } from '../../../shared/descriptions';
-import { readTemplateRef } from '../../../shared/parameters';
+import { readTemplateLocator } from '../../../shared/parameters';
 import { templateToJson } from '../common';
 
 const properties: INodeProperties[] = [
@@ -21,5 +21,5 @@ export const description = updateDisplayOptions({ show: { resource: ['template']
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 	const unarchive = this.getNodeParameter('unarchive', i, false) as boolean;
-	return templateToJson(await setArchived(pool, readTemplateRef(this, i), !unarchive));
+	return templateToJson(await archiveTemplate(pool, { template: readTemplateLocator(this, i), archived: !unarchive }));
 }

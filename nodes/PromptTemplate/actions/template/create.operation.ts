@@ -1,10 +1,8 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 
-import { createTemplate } from '../../../../lib/db/templates';
-import { parseJsonParameter, parseList } from '../../../shared/parameters';
-import { templateToJson, versionContentFields, versionToJson } from '../common';
+import { createTemplate, type TemplateKind } from '../../../../lib/templates';
+import { readVersionContent, templateToJson, versionContentFields, versionToJson } from '../common';
 
 const properties: INodeProperties[] = [
 	{
@@ -60,39 +58,16 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { resource: ['template'], operation: ['create'] } }, properties);
 
-const parameters = z.object({
-	name: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
-	kind: z.enum(['image', 'text']),
-	category: z.string().trim().max(100).optional(),
-	tags: z.array(z.string().max(50, 'each tag must be at most 50 characters')).max(50),
-	description: z.string().max(5000),
-	labels: z.array(z.string()),
-});
-
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const p = parameters.parse({
-		name: this.getNodeParameter('name', i),
-		kind: this.getNodeParameter('kind', i),
-		category: (this.getNodeParameter('category', i, '') as string) || undefined,
-		tags: parseList(this.getNodeParameter('tags', i, '')),
-		description: this.getNodeParameter('description', i, ''),
-		labels: parseList(this.getNodeParameter('labels', i, 'production')),
-	});
+	const content = readVersionContent(this, i);
 	const { template, version } = await createTemplate(pool, {
-		name: p.name,
-		kind: p.kind,
-		category: p.category,
-		tags: p.tags,
-		description: p.description,
-		labels: p.labels,
-		firstVersion: {
-			positivePrompt: this.getNodeParameter('positivePrompt', i, '') as string,
-			negativePrompt: this.getNodeParameter('negativePrompt', i, '') as string,
-			workflow: parseJsonParameter(this.getNodeParameter('workflow', i, ''), 'workflow', 'ComfyUI Workflow (API Format)'),
-			variables: parseJsonParameter(this.getNodeParameter('variables', i, '[]'), 'variables', 'Variables') ?? [],
-			commitMessage: (this.getNodeParameter('commitMessage', i, '') as string) || 'first version',
-			author: (this.getNodeParameter('author', i, '') as string) || null,
-		},
+		name: this.getNodeParameter('name', i) as string,
+		kind: this.getNodeParameter('kind', i) as TemplateKind,
+		category: this.getNodeParameter('category', i, '') as string,
+		tags: this.getNodeParameter('tags', i, '') as string,
+		description: this.getNodeParameter('description', i, '') as string,
+		labels: this.getNodeParameter('labels', i, 'production') as string,
+		firstVersion: { ...content, commitMessage: content.commitMessage || 'first version' },
 	});
 	return { ...templateToJson(template), version: versionToJson(version) };
 }

@@ -1,9 +1,9 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { getTemplate, resolveVersion } from '../../../../lib/db/templates';
+import { getTemplateVersion } from '../../../../lib/templates';
 import { templateRLC, versionSelectorFields } from '../../../shared/descriptions';
-import { readTemplateRef, readVersionSelector } from '../../../shared/parameters';
+import { readTemplateLocator, readVersionSelection } from '../../../shared/parameters';
 import { templateToJson, versionToJson } from '../common';
 
 const properties: INodeProperties[] = [templateRLC, ...versionSelectorFields(undefined)];
@@ -11,7 +11,9 @@ const properties: INodeProperties[] = [templateRLC, ...versionSelectorFields(und
 export const description = updateDisplayOptions({ show: { resource: ['template'], operation: ['get'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const template = await getTemplate(pool, readTemplateRef(this, i));
-	const { version, resolvedBy } = await resolveVersion(pool, template, readVersionSelector(this, i));
+	const { template, version, resolvedBy } = await getTemplateVersion(pool, {
+		template: readTemplateLocator(this, i),
+		...readVersionSelection(this, i),
+	});
 	return { ...templateToJson(template), version: versionToJson(version), resolvedBy };
 }

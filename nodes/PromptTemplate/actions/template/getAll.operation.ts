@@ -1,11 +1,9 @@
-import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 
-import { listTemplates, TEMPLATE_SORT_FIELDS, type TemplateSortField } from '../../../../lib/db/templates';
-import { parseList } from '../../../shared/parameters';
-import { templateToJson } from '../common';
+import { findTemplates, type TemplateKind, type TemplateSortField } from '../../../../lib/templates';
 import { returnAllOrLimitFields } from '../../../shared/descriptions';
+import { templateToJson } from '../common';
 
 const properties: INodeProperties[] = [
 	...returnAllOrLimitFields,
@@ -109,46 +107,22 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { resource: ['template'], operation: ['getAll'] } }, properties);
 
-const sortFields = Object.keys(TEMPLATE_SORT_FIELDS) as [TemplateSortField, ...TemplateSortField[]];
-const parameters = z.object({
-	limit: z.number().int().min(1).max(10_000),
-	category: z.string().trim().optional(),
-	kind: z.enum(['image', 'text']).optional(),
-	search: z.string().max(200).optional(),
-	tagsAny: z.array(z.string()),
-	tagsAll: z.array(z.string()),
-	includeArchived: z.boolean(),
-	sortBy: z.enum(sortFields, {
-		errorMap: () => ({ message: `must be one of ${sortFields.join(', ')}` }),
-	}),
-	sortOrder: z.enum(['asc', 'desc']),
-	offset: z.number().int().min(0),
-});
-
-const PAGE = 500;
-
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 	const returnAll = this.getNodeParameter('returnAll', i, false) as boolean;
-	const filters = this.getNodeParameter('filters', i, {}) as Record<string, unknown>;
-	const sort = this.getNodeParameter('sort', i, {}) as Record<string, unknown>;
-	const p = parameters.parse({
-		limit: returnAll ? PAGE : this.getNodeParameter('limit', i, 50),
-		category: (filters.category as string) || undefined,
-		kind: (filters.kind as string) || undefined,
-		search: (filters.search as string) || undefined,
-		tagsAny: parseList(filters.tagsAny),
-		tagsAll: parseList(filters.tagsAll),
-		includeArchived: Boolean(filters.includeArchived),
-		sortBy: sort.sortBy ?? 'name',
-		sortOrder: sort.sortOrder ?? 'asc',
-		offset: sort.offset ?? 0,
+	const filters = this.getNodeParameter('filters', i, {}) as IDataObject;
+	const sort = this.getNodeParameter('sort', i, {}) as IDataObject;
+	const page = await findTemplates(pool, {
+		returnAll,
+		...(returnAll ? {} : { limit: this.getNodeParameter('limit', i, 50) as number }),
+		category: filters.category as string | undefined,
+		kind: (filters.kind as TemplateKind | '' | undefined) || undefined,
+		search: filters.search as string | undefined,
+		tagsAny: filters.tagsAny as string | undefined,
+		tagsAll: filters.tagsAll as string | undefined,
+		includeArchived: filters.includeArchived as boolean | undefined,
+		sortBy: sort.sortBy as TemplateSortField | undefined,
+		sortOrder: sort.sortOrder as 'asc' | 'desc' | undefined,
+		offset: sort.offset as number | undefined,
 	});
-	const items = [];
-	let offset: number | null = p.offset;
-	while (offset !== null) {
-		const page = await listTemplates(pool, { ...p, offset });
-		items.push(...page.items.map(templateToJson));
-		offset = returnAll ? page.nextOffset : null;
-	}
-	return items;
+	return page.items.map(templateToJson);
 }

@@ -1,9 +1,7 @@
-import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { PromptLabError } from '../../../../lib/db/errors';
-import { getTemplate, resolveVersion } from '../../../../lib/db/templates';
-import { renderTemplate } from '../../../../lib/templates';
+import { renderVersion } from '../../../../lib/generation';
 import { templateRLC, versionSelectorFields } from '../../../shared/descriptions';
 import { parseJsonParameter, readTemplateRef, readVersionSelector } from '../../../shared/parameters';
 
@@ -39,22 +37,15 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { resource: ['template'], operation: ['render'] } }, properties);
 
+/** Render: the template version rendered with the values (lib/generation renderVersion, the rendering Generate uses too). */
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const template = await getTemplate(pool, readTemplateRef(this, i));
-	const { version, resolvedBy } = await resolveVersion(pool, template, readVersionSelector(this, i));
-	const values = parseJsonParameter(this.getNodeParameter('values', i, '{}'), 'values', 'Variable Values') ?? {};
-	if (typeof values !== 'object' || values === null || Array.isArray(values)) {
-		throw new PromptLabError('Variable Values must be a JSON object such as {"product": "sneaker"}', 'values');
-	}
-	const rendered = renderTemplate({
-		positivePrompt: version.positivePrompt,
-		negativePrompt: version.negativePrompt,
-		workflow: version.workflow,
-		variables: version.variables,
-		values: values as Record<string, unknown>,
+	const options = this.getNodeParameter('options', i, {}) as IDataObject;
+	const { template, version, resolvedBy, rendered, workflowChanged } = await renderVersion(pool, {
+		template: readTemplateRef(this, i),
+		...readVersionSelector(this, i),
+		values: parseJsonParameter(this.getNodeParameter('values', i, '{}'), 'values', 'Variable Values'),
+		expectedChecksum: options.expectedChecksum,
 	});
-	const options = this.getNodeParameter('options', i, {}) as { expectedChecksum?: string };
-	const expected = options.expectedChecksum?.trim();
 	return {
 		templateId: template.id,
 		templateName: template.name,
@@ -68,6 +59,6 @@ export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 		workflow: rendered.workflow,
 		workflowChecksum: version.workflowChecksum,
 		renderedWorkflowChecksum: rendered.renderedWorkflowChecksum,
-		...(expected ? { workflowChanged: expected !== version.workflowChecksum } : {}),
+		...(workflowChanged !== undefined ? { workflowChanged } : {}),
 	};
 }

@@ -1,10 +1,10 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { createVersion } from '../../../../lib/db/templates';
+import { createVersion } from '../../../../lib/templates';
 import { templateRLC } from '../../../shared/descriptions';
-import { parseJsonParameter, parseList, readTemplateRef } from '../../../shared/parameters';
-import { templateToJson, versionContentFields, versionToJson } from '../common';
+import { parseList, readTemplateLocator } from '../../../shared/parameters';
+import { readVersionContent, templateToJson, versionContentFields, versionToJson } from '../common';
 
 const properties: INodeProperties[] = [
 	templateRLC,
@@ -24,15 +24,8 @@ export const description = updateDisplayOptions({ show: { resource: ['version'],
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 	const { template, version } = await createVersion(
 		pool,
-		readTemplateRef(this, i),
-		{
-			positivePrompt: this.getNodeParameter('positivePrompt', i, '') as string,
-			negativePrompt: this.getNodeParameter('negativePrompt', i, '') as string,
-			workflow: parseJsonParameter(this.getNodeParameter('workflow', i, ''), 'workflow', 'ComfyUI Workflow (API Format)'),
-			variables: parseJsonParameter(this.getNodeParameter('variables', i, '[]'), 'variables', 'Variables') ?? [],
-			commitMessage: this.getNodeParameter('commitMessage', i, '') as string,
-			author: (this.getNodeParameter('author', i, '') as string) || null,
-		},
+		readTemplateLocator(this, i),
+		readVersionContent(this, i),
 		parseList(this.getNodeParameter('labels', i, '')),
 	);
 	return { ...versionToJson(version), template: templateToJson(template) };

@@ -1,9 +1,18 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 
-import { recommendForUser } from '../../../../lib/db/recommendations';
-import { filtersField, limitField, maxPerCategoryOption, popularityOptions, readFilters, readLimit, returnAsField, shapeOutput } from '../common';
+import { recommendForUser } from '../../../../lib/recommendations';
+import {
+	filtersField,
+	limitField,
+	maxPerCategoryOption,
+	popularityOptions,
+	readFilters,
+	readLimit,
+	readPopularity,
+	returnAsField,
+	shapeOutput,
+} from '../common';
 
 const properties: INodeProperties[] = [
 	{
@@ -58,17 +67,17 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['forUser'] } }, properties);
 
-const options = z.object({
-	historySize: z.number().int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').optional(),
-	maxPerCategory: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
-	minLikedTemplates: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
-	popularityMethod: z.enum(['bayesian_average', 'wilson']).optional(),
-	priorWeight: z.number().positive('must be above 0').optional(),
-	refreshIfOlderThanHours: z.number().min(0, 'must be 0 or more').optional(),
-});
+interface Options {
+	historySize?: number;
+	maxPerCategory?: number;
+	minLikedTemplates?: number;
+	popularityMethod?: 'bayesian_average' | 'wilson';
+	priorWeight?: number;
+	refreshIfOlderThanHours?: number;
+}
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const o = options.parse(this.getNodeParameter('options', i, {}));
+	const o = this.getNodeParameter('options', i, {}) as Options;
 	const result = await recommendForUser(pool, this.getNodeParameter('userId', i), {
 		...readFilters(this, i),
 		limit: readLimit(this, i),
@@ -76,7 +85,7 @@ export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 		historySize: o.historySize,
 		minLikedTemplates: o.minLikedTemplates,
 		refreshIfOlderThanHours: o.refreshIfOlderThanHours,
-		popularity: { method: o.popularityMethod, priorWeight: o.priorWeight },
+		popularity: readPopularity(o),
 	});
 	return shapeOutput(this, i, result.items, {
 		userId: result.userId,

@@ -1,9 +1,18 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 
-import { popularTemplates } from '../../../../lib/db/recommendations';
-import { filtersField, limitField, maxPerCategoryOption, popularityOptions, readFilters, readLimit, returnAsField, shapeOutput } from '../common';
+import { popularTemplates } from '../../../../lib/recommendations';
+import {
+	filtersField,
+	limitField,
+	maxPerCategoryOption,
+	popularityOptions,
+	readFilters,
+	readLimit,
+	readPopularity,
+	returnAsField,
+	shapeOutput,
+} from '../common';
 
 const properties: INodeProperties[] = [
 	limitField,
@@ -32,21 +41,21 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['popular'] } }, properties);
 
-const options = z.object({
-	excludeUsedBy: z.string().trim().max(500).optional(),
-	maxPerCategory: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
-	popularityMethod: z.enum(['bayesian_average', 'wilson']).optional(),
-	priorWeight: z.number().positive('must be above 0').optional(),
-});
+interface Options {
+	excludeUsedBy?: string;
+	maxPerCategory?: number;
+	popularityMethod?: 'bayesian_average' | 'wilson';
+	priorWeight?: number;
+}
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const o = options.parse(this.getNodeParameter('options', i, {}));
+	const o = this.getNodeParameter('options', i, {}) as Options;
 	const items = await popularTemplates(pool, {
 		...readFilters(this, i),
 		limit: readLimit(this, i),
 		maxPerCategory: o.maxPerCategory,
-		excludeUsedBy: o.excludeUsedBy || undefined,
-		popularity: { method: o.popularityMethod, priorWeight: o.priorWeight },
+		excludeUsedBy: typeof o.excludeUsedBy === 'string' ? o.excludeUsedBy.trim() || undefined : o.excludeUsedBy,
+		popularity: readPopularity(o),
 	});
 	return shapeOutput(this, i, items, { strategy: 'popular' });
 }

@@ -1,8 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 
-import { refreshSimilarities } from '../../../../lib/db/recommendations';
+import { refreshSimilarities, type RefreshOptions } from '../../../../lib/recommendations';
 
 const properties: INodeProperties[] = [
 	{
@@ -68,17 +67,8 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['refreshSimilarities'] } }, properties);
 
-const options = z.object({
-	similarity: z.enum(['cooccurrence', 'adjusted_cosine']).optional(),
-	neighborsPerTemplate: z.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').optional(),
-	contentNeighborsPerTemplate: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(200, 'must be at most 200').optional(),
-	minCoRaters: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
-	contentWeight: z.number().min(0, 'must be 0 or more').optional(),
-	maxRatingsPerUser: z.number().int('must be a whole number').min(2, 'must be at least 2').optional(),
-});
-
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const o = options.parse(this.getNodeParameter('options', i, {}));
-	const result = await refreshSimilarities(pool, o);
+	const options = this.getNodeParameter('options', i, {}) as RefreshOptions;
+	const result = await refreshSimilarities(pool, options);
 	return JSON.parse(JSON.stringify(result));
 }

@@ -1,8 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 
-import { similarTemplates } from '../../../../lib/db/recommendations';
+import { similarTemplates } from '../../../../lib/recommendations';
 import { templateRLC } from '../../../shared/descriptions';
 import { readTemplateRef } from '../../../shared/parameters';
 import { filtersField, limitField, maxPerCategoryOption, readFilters, readLimit, returnAsField, shapeOutput } from '../common';
@@ -24,10 +23,8 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['similar'] } }, properties);
 
-const options = z.object({ maxPerCategory: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional() });
-
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const o = options.parse(this.getNodeParameter('options', i, {}));
+	const o = this.getNodeParameter('options', i, {}) as { maxPerCategory?: number };
 	const result = await similarTemplates(pool, readTemplateRef(this, i), {
 		...readFilters(this, i),
 		limit: readLimit(this, i),

@@ -1,9 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 
-import { logExternalExecution, UUID_PATTERN } from '../../../../lib/db/executions';
-import { getTemplate, resolveVersion } from '../../../../lib/db/templates';
+import { logExecution } from '../../../../lib/feedback';
 import { templateRLC, versionSelectorFields } from '../../../shared/descriptions';
 import { readTemplateRef, readVersionSelector } from '../../../shared/parameters';
 
@@ -96,62 +94,33 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { resource: ['execution'], operation: ['log'] } }, properties);
 
-const optionalUuid = (label: string) =>
-	z
-		.string()
-		.trim()
-		.optional()
-		.transform((v) => v || undefined)
-		.refine((v) => v === undefined || UUID_PATTERN.test(v), { message: `${label} must be a UUID` });
-
-const logParameters = z.object({
-	status: z.enum(['succeeded', 'failed', 'cancelled']),
-	output: z.string().optional(),
-	errorMessage: z.string().optional(),
-	userId: z.string().trim().max(256, 'User ID is longer than 256 characters').optional(),
-	campaignId: optionalUuid('Campaign ID'),
-	variantId: optionalUuid('Variant ID'),
-	executionId: optionalUuid('Execution ID'),
-	durationMs: z.coerce.number({ invalid_type_error: 'must be a number of milliseconds' }).min(0, 'must be ≥ 0').max(2_147_483_647).optional(),
-	renderedPrompt: z.string().optional(),
-});
-
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 	const options = this.getNodeParameter('options', i, {}) as Record<string, unknown>;
-	const status = this.getNodeParameter('status', i) as string;
-	const p = logParameters.parse({
+	const status = this.getNodeParameter('status', i) as 'succeeded' | 'failed' | 'cancelled';
+	// Validated once, by the use case (lib/feedback/log-execution.ts).
+	const { execution, alreadyLogged, template, resolvedBy } = await logExecution(pool, {
+		template: readTemplateRef(this, i),
+		...readVersionSelector(this, i),
 		status,
 		output: this.getNodeParameter('output', i, '') as string,
 		errorMessage: status === 'failed' ? (this.getNodeParameter('errorMessage', i, '') as string) : undefined,
 		userId: this.getNodeParameter('userId', i, '') as string,
-		...options,
-	});
-	const template = await getTemplate(pool, readTemplateRef(this, i));
-	// With a campaign variant the version is the variant's (what the user was assigned); otherwise the selection.
-	const resolved = p.variantId ? undefined : await resolveVersion(pool, template, readVersionSelector(this, i));
-	const { execution, alreadyFinished } = await logExternalExecution(pool, {
-		id: p.executionId,
-		templateId: template.id,
-		versionId: resolved?.version.id,
-		campaignId: p.campaignId,
-		variantId: p.variantId,
-		userId: p.userId || null,
-		status: p.status,
-		output: p.output ? p.output : undefined,
-		error: p.status === 'failed' ? { message: p.errorMessage?.trim() || 'failed' } : undefined,
-		durationMs: p.durationMs,
-		renderedPrompt: p.renderedPrompt ? { positive: p.renderedPrompt, negative: '' } : undefined,
+		campaignId: options.campaignId,
+		variantId: options.variantId,
+		executionId: options.executionId,
+		durationMs: options.durationMs as number | undefined,
+		renderedPrompt: options.renderedPrompt as string | undefined,
 		n8nExecutionId: this.getExecutionId(),
 	});
 	return {
 		executionId: execution.id,
 		status: execution.status,
-		alreadyLogged: alreadyFinished,
+		alreadyLogged,
 		templateId: template.id,
 		templateName: template.name,
 		version: execution.version,
 		versionId: execution.versionId,
-		resolvedBy: resolved?.resolvedBy ?? 'variant',
+		resolvedBy,
 		userId: execution.userId,
 		campaignId: execution.campaignId,
 		variantId: execution.variantId,

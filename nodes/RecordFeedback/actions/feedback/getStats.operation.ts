@@ -1,8 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { getTemplateStats } from '../../../../lib/db/feedback';
-import { getTemplate, resolveVersion } from '../../../../lib/db/templates';
+import { templateStats } from '../../../../lib/feedback';
 import { templateRLC, versionSelectorFields } from '../../../shared/descriptions';
 import { readTemplateRef, readVersionSelector } from '../../../shared/parameters';
 
@@ -24,13 +23,19 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { resource: ['feedback'], operation: ['getStats'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
-	const template = await getTemplate(pool, readTemplateRef(this, i));
-	const base = { templateId: template.id, templateName: template.name, kind: template.kind };
-	if (this.getNodeParameter('scope', i, 'version') === 'template') {
-		const stats = await getTemplateStats(pool, { templateId: template.id });
-		return { ...base, version: null, resolvedBy: 'allVersions', ...stats };
-	}
-	const { version, resolvedBy } = await resolveVersion(pool, template, readVersionSelector(this, i));
-	const stats = await getTemplateStats(pool, { versionId: version.id });
-	return { ...base, version: version.version, resolvedBy, ...stats };
+	const scope = this.getNodeParameter('scope', i, 'version') as 'version' | 'template';
+	const result = await templateStats(pool, {
+		template: readTemplateRef(this, i),
+		scope,
+		...(scope === 'version' ? readVersionSelector(this, i) : {}),
+	});
+	const { templateId, ...stats } = result.stats;
+	return {
+		templateId,
+		templateName: result.template.name,
+		kind: result.template.kind,
+		version: result.version,
+		resolvedBy: result.resolvedBy,
+		...stats,
+	};
 }

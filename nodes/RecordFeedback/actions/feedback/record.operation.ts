@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import type { Pool } from 'pg';
 
-import { parseFeedbackInput, recordFeedback, MAX_COMMENT_LENGTH } from '../../../../lib/db/feedback';
+import { MAX_COMMENT_LENGTH, recordFeedback } from '../../../../lib/feedback';
 import { feedbackResultToJson } from '../common';
 
 const properties: INodeProperties[] = [
@@ -108,17 +108,20 @@ export const description = updateDisplayOptions({ show: { resource: ['feedback']
 
 export async function execute(this: IExecuteFunctions, pool: Pool, i: number) {
 	const findBy = this.getNodeParameter('findBy', i, 'executionId') as 'executionId' | 'promptId';
-	const options = this.getNodeParameter('options', i, {}) as { idempotencyKey?: string; source?: string; asyncCommit?: boolean };
-	// Validated here (zod), before any database work: errors name the field, e.g.
-	// "Rating must be a whole number from 1 to 5 (got 3.5)".
-	const input = parseFeedbackInput({
-		executionId: findBy === 'executionId' ? this.getNodeParameter('executionId', i) : undefined,
-		promptId: findBy === 'promptId' ? this.getNodeParameter('promptId', i) : undefined,
-		rating: this.getNodeParameter('rating', i),
-		userId: this.getNodeParameter('userId', i),
-		comment: this.getNodeParameter('comment', i, ''),
-		source: options.source,
-		idempotencyKey: options.idempotencyKey,
-	});
-	return feedbackResultToJson(await recordFeedback(pool, input, { asyncCommit: options.asyncCommit === true }));
+	const options = this.getNodeParameter('options', i, {}) as { idempotencyKey?: unknown; source?: unknown; asyncCommit?: boolean };
+	// Validated once, by the use case (lib/feedback/record.ts), before any database work.
+	const result = await recordFeedback(
+		pool,
+		{
+			executionId: findBy === 'executionId' ? this.getNodeParameter('executionId', i) : undefined,
+			promptId: findBy === 'promptId' ? this.getNodeParameter('promptId', i) : undefined,
+			rating: this.getNodeParameter('rating', i),
+			userId: this.getNodeParameter('userId', i),
+			comment: this.getNodeParameter('comment', i, ''),
+			source: options.source,
+			idempotencyKey: options.idempotencyKey,
+		},
+		{ asyncCommit: options.asyncCommit === true },
+	);
+	return feedbackResultToJson(result);
 }

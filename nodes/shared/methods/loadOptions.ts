@@ -1,8 +1,10 @@
 import type { ILoadOptionsFunctions, INodeParameterResourceLocator, INodePropertyOptions } from 'n8n-workflow';
 
 import { getTemplate, listCategories } from '../../../lib/db/templates';
-import { promptLabPool } from '../../shared/postgres';
+import { DEFAULT_LABEL } from '../../../lib/templates/inputs';
+import { promptLabPool } from '../postgres';
 
+/** Categories of the non-archived templates, for category filters. */
 export async function getCategories(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 	const pool = await promptLabPool.call(this);
 	return (await listCategories(pool)).map((c) => ({ name: c, value: c }));
@@ -12,7 +14,7 @@ export async function getCategories(this: ILoadOptionsFunctions): Promise<INodeP
 export async function getLabels(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 	const rl = this.getCurrentNodeParameter('template') as INodeParameterResourceLocator | undefined;
 	const value = String(rl?.value ?? '').trim();
-	const labels = new Map<string, string>([['production', 'production']]);
+	const labels = new Map<string, string>([[DEFAULT_LABEL, DEFAULT_LABEL]]);
 	if (value) {
 		try {
 			const pool = await promptLabPool.call(this);

@@ -1,11 +1,11 @@
 import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow';
 
-import { listTemplates } from '../../../lib/db/templates';
-import { promptLabPool } from '../../shared/postgres';
+import { findTemplates } from '../../../lib/templates/manage';
+import { promptLabPool } from '../postgres';
 
 const PAGE = 50;
 
-/** Template picker: searchable, paginated list (value = template ID). */
+/** Template picker of every node (templateRLC): searchable, paginated list (value = template ID). */
 export async function searchTemplates(
 	this: ILoadOptionsFunctions,
 	filter?: string,
@@ -13,7 +13,7 @@ export async function searchTemplates(
 ): Promise<INodeListSearchResult> {
 	const pool = await promptLabPool.call(this);
 	const offset = paginationToken ? Number(paginationToken) || 0 : 0;
-	const page = await listTemplates(pool, { search: filter, limit: PAGE, offset, sortBy: 'name' });
+	const page = await findTemplates(pool, { search: filter, limit: PAGE, offset, sortBy: 'name' });
 	return {
 		results: page.items.map((t) => ({
 			name: `${t.name} (${t.kind}${t.category ? `, ${t.category}` : ''}, v${t.latestVersion})`,

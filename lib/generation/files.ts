@@ -4,16 +4,7 @@ import type { AssetInput } from '../db/executions';
 export type OutputSelection = 'saved' | 'all';
 
 /** One output file of a job as it is recorded: what ComfyUI reported, plus size and hash once downloaded. */
-export interface RecordedFile {
-	nodeId: string;
-	kind: string;
-	filename: string;
-	subfolder: string;
-	type: string;
-	mimeType: string;
-	cached: boolean;
-	animated: boolean;
-	index: number;
+export interface RecordedFile extends OutputFile {
 	/** Known once downloaded. */
 	bytes?: number;
 	sha256?: string;

@@ -91,3 +91,29 @@ export const returnAllOrLimitFields: INodeProperties[] = [
 		displayOptions: { show: { returnAll: [false] } },
 	},
 ];
+
+const sortOrder = (order: 'asc' | 'desc'): INodeProperties => ({
+	displayName: 'Order',
+	name: 'sortOrder',
+	type: 'options',
+	options: [
+		{ name: 'Ascending', value: 'asc' },
+		{ name: 'Descending', value: 'desc' },
+	],
+	default: order,
+});
+
+/**
+ * The "Sort" collection of a Get Many operation: the operation's Sort By (its use case's
+ * whitelisted fields), Order, and any extra options of that operation (e.g. Offset).
+ */
+export function sortCollection(sortBy: INodeProperties, order: 'asc' | 'desc', extraOptions: INodeProperties[] = []): INodeProperties {
+	return {
+		displayName: 'Sort',
+		name: 'sort',
+		type: 'collection',
+		placeholder: 'Add Sort Option',
+		default: {},
+		options: [sortBy, sortOrder(order), ...extraOptions],
+	};
+}

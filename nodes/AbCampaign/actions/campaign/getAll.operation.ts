@@ -9,7 +9,7 @@ import {
 	type SortOrder,
 } from '../../../../lib/campaigns';
 import { campaignToJson } from '../common';
-import { returnAllOrLimitFields } from '../../../shared/descriptions';
+import { returnAllOrLimitFields, sortCollection } from '../../../shared/descriptions';
 
 const properties: INodeProperties[] = [
 	...returnAllOrLimitFields,
@@ -41,38 +41,23 @@ const properties: INodeProperties[] = [
 			},
 		],
 	},
-	{
-		displayName: 'Sort',
-		name: 'sort',
-		type: 'collection',
-		placeholder: 'Add Sort Option',
-		default: {},
-		options: [
-			{
-				displayName: 'Sort By',
-				name: 'sortBy',
-				type: 'options',
-				options: [
-					{ name: 'Created At', value: 'createdAt' },
-					{ name: 'Name', value: 'name' },
-					{ name: 'Started At', value: 'startedAt' },
-					{ name: 'Status', value: 'status' },
-					{ name: 'Updated At', value: 'updatedAt' },
-				],
-				default: 'createdAt',
-			},
-			{
-				displayName: 'Order',
-				name: 'sortOrder',
-				type: 'options',
-				options: [
-					{ name: 'Ascending', value: 'asc' },
-					{ name: 'Descending', value: 'desc' },
-				],
-				default: 'desc',
-			},
-		],
-	},
+	sortCollection(
+		{
+			displayName: 'Sort By',
+			name: 'sortBy',
+			type: 'options',
+			options: [
+				{ name: 'Created At', value: 'createdAt' },
+				{ name: 'Name', value: 'name' },
+				{ name: 'Started At', value: 'startedAt' },
+				{ name: 'Status', value: 'status' },
+				{ name: 'Updated At', value: 'updatedAt' },
+			],
+			default: 'createdAt',
+		},
+		'desc',
+	),
+
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['getAll'] } }, properties);

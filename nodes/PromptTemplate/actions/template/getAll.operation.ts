@@ -2,7 +2,7 @@ import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type IN
 import type { Pool } from 'pg';
 
 import { findTemplates, type TemplateKind, type TemplateSortField } from '../../../../lib/templates';
-import { returnAllOrLimitFields } from '../../../shared/descriptions';
+import { returnAllOrLimitFields, sortCollection } from '../../../shared/descriptions';
 import { templateToJson } from '../common';
 
 const properties: INodeProperties[] = [
@@ -63,36 +63,22 @@ const properties: INodeProperties[] = [
 			},
 		],
 	},
-	{
-		displayName: 'Sort',
-		name: 'sort',
-		type: 'collection',
-		placeholder: 'Add Sort Option',
-		default: {},
-		options: [
-			{
-				displayName: 'Sort By',
-				name: 'sortBy',
-				type: 'options',
-				options: [
-					{ name: 'Category', value: 'category' },
-					{ name: 'Created At', value: 'createdAt' },
-					{ name: 'Latest Version', value: 'latestVersion' },
-					{ name: 'Name', value: 'name' },
-					{ name: 'Updated At', value: 'updatedAt' },
-				],
-				default: 'name',
-			},
-			{
-				displayName: 'Order',
-				name: 'sortOrder',
-				type: 'options',
-				options: [
-					{ name: 'Ascending', value: 'asc' },
-					{ name: 'Descending', value: 'desc' },
-				],
-				default: 'asc',
-			},
+	sortCollection(
+		{
+			displayName: 'Sort By',
+			name: 'sortBy',
+			type: 'options',
+			options: [
+				{ name: 'Category', value: 'category' },
+				{ name: 'Created At', value: 'createdAt' },
+				{ name: 'Latest Version', value: 'latestVersion' },
+				{ name: 'Name', value: 'name' },
+				{ name: 'Updated At', value: 'updatedAt' },
+			],
+			default: 'name',
+		},
+		'asc',
+		[
 			{
 				displayName: 'Offset',
 				name: 'offset',
@@ -102,7 +88,8 @@ const properties: INodeProperties[] = [
 				description: 'Number of templates to skip (pagination)',
 			},
 		],
-	},
+	),
+
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['template'], operation: ['getAll'] } }, properties);

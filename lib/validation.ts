@@ -65,7 +65,7 @@ export function findTextProblem(value: unknown, path: (string | number)[] = []):
 }
 
 /** `a.b.0.c` for a zod path, the form `field` takes everywhere. */
-export function fieldPath(path: readonly (string | number)[]): string {
+function fieldPath(path: readonly (string | number)[]): string {
 	return path.map(String).join('.');
 }
 

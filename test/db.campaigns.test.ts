@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import type { Pool } from 'pg';
 
 import {
@@ -15,7 +17,13 @@ import {
 	type CreateCampaignInput,
 } from '../lib/campaigns';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
+import { finishExecution, startExecution } from '../lib/db/executions';
+import { findCampaign, updateCampaignStatus } from '../lib/db/campaigns';
+import { getTemplateStats } from '../lib/db/feedback';
 import { getPool } from '../lib/db/pool';
+import { recordFeedback } from '../lib/feedback';
+import { renderWeeklyReportHtml } from '../lib/reports/html';
+import { runningCampaigns, weeklyReport } from '../lib/reports/weekly';
 import { getTemplate, labelHistory, setArchived, setLabel } from '../lib/db/templates';
 import { createTemplate, createVersion } from '../lib/templates/manage';
 import { aggregateUnitRatings, analyseCampaign, assignVariant, srmTest, type UnitRatingRow } from '../lib/stats';
@@ -655,6 +663,193 @@ describe('campaigns repository (real Postgres)', () => {
 			expect(srmTest(units, [1, 1]).alert).toBe(true);
 			expect(results.srm.alert).toBe(false);
 			expect(results.expectedSplit[1]).toBeGreaterThan(0.6);
+		});
+	});
+	describe('completed campaigns are frozen', () => {
+		/** A finished run of the unit's variant, as ComfyUI Execute records it. */
+		async function run(campaign: Campaign, unitId: string, finish = true): Promise<{ id: string; versionId: string }> {
+			const assignment = await assignUnit(pool, { campaign: { id: campaign.id }, unitId });
+			const id = randomUUID();
+			await startExecution(pool, { id, source: 'comfyui', variantId: assignment.variantId, userId: unitId });
+			if (finish) await finishExecution(pool, id, { status: 'succeeded', durationMs: 1200 });
+			return { id, versionId: assignment.versionId };
+		}
+		/** The results as JSON, without the one field that is the time of the call. */
+		const resultsJson = async (campaign: Campaign) => JSON.stringify({ ...(await getCampaignResults(pool, { campaign: { id: campaign.id } })), computedAt: null });
+
+		test('a rating sent after Promote leaves the results byte-identical, while the version stats still move', async () => {
+			const campaign = await running();
+			await seedVariant(campaign, 'control', { units: 1000, unitRows: unitRows(700, 0.45, 11) });
+			await seedVariant(campaign, 'B', { units: 1000, unitRows: unitRows(700, 0.62, 12) });
+			const rated = await run(campaign, 'real-1');
+			expect(await recordFeedback(pool, { executionId: rated.id, userId: 'real-1', rating: 5 })).toMatchObject({ campaignFrozen: false });
+			const inFlight = await run(campaign, 'real-2', false); // still running when the campaign is promoted
+
+			const promotion = await promoteCampaign(pool, { campaign: { id: campaign.id } });
+			expect(promotion.decision).toEqual({
+				status: 'winner',
+				winnerVariantId: promotion.winner.id,
+				winnerVariantKey: 'B',
+				summary: 'completed: B promoted',
+				reasons: expect.arrayContaining([expect.stringMatching(/^winner: B/)]),
+				final: true,
+				forced: false,
+			});
+			const before = await resultsJson(campaign);
+			const parsed = JSON.parse(before) as { decision: unknown; campaign: { status: string; winnerVariantKey: string } };
+			expect(parsed.campaign).toMatchObject({ status: 'completed', winnerVariantKey: 'B' });
+			expect(parsed.decision).toEqual(promotion.decision);
+			const versionBefore = await getTemplateStats(pool, { versionId: rated.versionId });
+			const frozenBefore = await pool.query('SELECT * FROM campaign_unit_stats WHERE campaign_id = $1 ORDER BY unit_id', [campaign.id]);
+
+			// after the promotion: a re-rating, a second rater, the run in flight finishing and being rated, a new run of the winner
+			const late = [
+				await recordFeedback(pool, { executionId: rated.id, userId: 'real-1', rating: 1 }),
+				await recordFeedback(pool, { executionId: rated.id, userId: 'someone-else', rating: 2 }),
+			];
+			await finishExecution(pool, inFlight.id, { status: 'succeeded', durationMs: 900 });
+			late.push(await recordFeedback(pool, { executionId: inFlight.id, userId: 'real-2', rating: 4 }));
+			const afterwards = await run(campaign, 'real-3');
+			late.push(await recordFeedback(pool, { executionId: afterwards.id, userId: 'real-3', rating: 5 }));
+			expect(late.map((r) => [r.duplicate, r.campaignFrozen])).toEqual(Array(4).fill([false, true]));
+
+			expect(await resultsJson(campaign)).toBe(before);
+			expect((await pool.query('SELECT * FROM campaign_unit_stats WHERE campaign_id = $1 ORDER BY unit_id', [campaign.id])).rows).toEqual(frozenBefore.rows);
+			// the ratings are stored and count for their template versions
+			const ratedVersion = await getTemplateStats(pool, { versionId: rated.versionId });
+			expect(ratedVersion.ratingCount).toBe(versionBefore.ratingCount + 1 + (inFlight.versionId === rated.versionId ? 1 : 0) + (afterwards.versionId === rated.versionId ? 1 : 0));
+			expect(ratedVersion.ratingSum - versionBefore.ratingSum).toBe(
+				-4 + 2 + (inFlight.versionId === rated.versionId ? 4 : 0) + (afterwards.versionId === rated.versionId ? 5 : 0),
+			);
+			expect((await pool.query('SELECT count(*)::int AS n FROM feedback WHERE campaign_id = $1', [campaign.id])).rows[0].n).toBe(4);
+			await setLabel(pool, { name: 'hero' }, 'production', 1, { reason: 'test reset' });
+		});
+
+		test('Complete freezes too; its final decision, the forced promotion after it and the weekly report agree', async () => {
+			const campaign = await running({
+				variants: [
+					{ key: 'control', template: { name: 'portrait' }, weight: 1, isControl: true },
+					{ key: 'B', template: { name: 'hero' }, version: 3, weight: 1, isControl: false },
+				],
+				minSamplePerVariant: 500,
+			});
+			await seedVariant(campaign, 'control', { units: 200, unitRows: unitRows(150, 0.5, 13) });
+			await seedVariant(campaign, 'B', { units: 205, unitRows: unitRows(150, 0.5, 13) });
+			const live = await getCampaignResults(pool, { campaign: { id: campaign.id } });
+			expect(live.decision).toMatchObject({ status: 'keep_running', summary: 'keep running', final: false, forced: false });
+			const report = (await runningCampaigns(pool)).find((c) => c.id === campaign.id)!;
+			expect(report.decision).toEqual({ status: 'keep_running', winnerVariantKey: null, summary: 'keep running', final: false, forced: false });
+
+			const rated = await run(campaign, 'unit-x', false);
+			await completeCampaign(pool, { campaign: { id: campaign.id } });
+			const completed = await getCampaignResults(pool, { campaign: { id: campaign.id } });
+			expect(completed.decision).toMatchObject({
+				status: 'inconclusive',
+				winnerVariantKey: null,
+				summary: 'completed: inconclusive (no variant was conclusive)',
+				final: true,
+				forced: false,
+			});
+			const before = await resultsJson(campaign);
+			await finishExecution(pool, rated.id, { status: 'failed' }); // a run finishing after completion is not counted either
+			expect(await recordFeedback(pool, { executionId: rated.id, userId: 'unit-x', rating: 1 })).toMatchObject({ campaignFrozen: true });
+			expect(await resultsJson(campaign)).toBe(before);
+
+			const promotion = await promoteCampaign(pool, { campaign: { id: campaign.id }, forceVariant: 'b' });
+			const expected = {
+				status: 'winner',
+				winnerVariantKey: 'B',
+				summary: 'completed: B promoted by hand (the statistics said: keep running)',
+				final: true,
+				forced: true,
+			};
+			expect(promotion.decision).toMatchObject(expected);
+			expect(promotion.decision.reasons[0]).toBe("B was promoted by hand (forced) over the statistics' decision: keep running");
+			const results = await getCampaignResults(pool, { campaign: { id: campaign.id } });
+			expect(results.decision).toEqual(promotion.decision);
+			expect(results.campaign).toMatchObject({ status: 'completed', winnerVariantKey: 'B' });
+
+			// the weekly report lists it among the campaigns completed in its window, with the same decision
+			const weekly = await weeklyReport(pool, { from: new Date(Date.now() - 86_400_000), to: new Date(Date.now() + 60_000) });
+			const row = weekly.completedCampaigns.find((c) => c.id === campaign.id)!;
+			expect(row).toMatchObject({ name: campaign.name, status: 'completed', decision: { ...expected } });
+			expect((await runningCampaigns(pool)).map((c) => c.id)).not.toContain(campaign.id);
+			const html = renderWeeklyReportHtml(weekly, await runningCampaigns(pool));
+			expect(html).toContain('Campaigns completed in this period');
+			expect(html).toContain(`<td style="padding:4px 8px;border-bottom:1px solid #e5e7eb;text-align:left;font-size:13px">${campaign.name}</td>`);
+			expect(html).toContain('completed: B promoted by hand (the statistics said: keep running)');
+			await setLabel(pool, { name: 'hero' }, 'production', 1, { reason: 'test reset' });
+		});
+
+		test('ratings racing Complete: the aggregates hold exactly the ratings that counted, and nothing moves after Complete returns', async () => {
+			const campaign = await running();
+			const runs: Array<{ id: string; versionId: string }> = [];
+			for (let i = 0; i < 40; i++) runs.push(await run(campaign, `racer-${i}`));
+			const rate = (i: number) => recordFeedback(pool, { executionId: runs[i].id, userId: `racer-${i}`, rating: 1 + (i % 5) });
+			// 20 ratings, Complete, 20 more, all at once on the pool's 20 connections
+			const first = runs.slice(0, 20).map((_, i) => rate(i));
+			const completion = completeCampaign(pool, { campaign: { id: campaign.id } }).then(() => resultsJson(campaign));
+			const second = runs.slice(20).map((_, i) => rate(20 + i));
+			const [atCompletion, written] = await Promise.all([completion, Promise.all([...first, ...second])]);
+
+			expect(await resultsJson(campaign)).toBe(atCompletion);
+			const counted = written.filter((w) => !w.campaignFrozen);
+			const { rows } = await pool.query<{ variant_ratings: number; unit_ratings: number; unit_sum: number; feedback: number }>(
+				`SELECT (SELECT coalesce(sum(rating_count), 0)::int FROM campaign_variant_stats WHERE campaign_id = $1) AS variant_ratings,
+					(SELECT coalesce(sum(rating_count), 0)::int FROM campaign_unit_stats WHERE campaign_id = $1) AS unit_ratings,
+					(SELECT coalesce(sum(rating_sum), 0)::int FROM campaign_unit_stats WHERE campaign_id = $1) AS unit_sum,
+					(SELECT count(*)::int FROM feedback WHERE campaign_id = $1) AS feedback`,
+				[campaign.id],
+			);
+			expect(rows[0]).toEqual({
+				variant_ratings: counted.length,
+				unit_ratings: counted.length,
+				unit_sum: counted.reduce((sum, w) => sum + w.feedback.rating, 0),
+				feedback: 40,
+			});
+		});
+
+		test('a rating and a finishing run that wait for a Complete in progress see it, and count for the version only', async () => {
+			const campaign = await running();
+			const rated = await run(campaign, 'waiter-1');
+			const finishing = await run(campaign, 'waiter-2', false);
+			const before = await resultsJson(campaign);
+			const versionBefore = await getTemplateStats(pool, { versionId: rated.versionId });
+			// Complete, held open: what completeCampaign does, stopped before COMMIT
+			const completing = await pool.connect();
+			try {
+				await completing.query('BEGIN');
+				await findCampaign(completing, { id: campaign.id }, { forUpdate: true });
+				await updateCampaignStatus(completing, campaign.id, 'completed');
+				const rating = recordFeedback(pool, { executionId: rated.id, userId: 'waiter-1', rating: 5 });
+				const finish = finishExecution(pool, finishing.id, { status: 'succeeded', durationMs: 700 });
+				// both statements started (with snapshots in which the campaign still runs) and now wait for the campaign row
+				for (let waited = 0; ; waited += 20) {
+					const { rows } = await pool.query<{ n: number }>(
+						`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+					);
+					if (rows[0].n >= 2) break;
+					if (waited > 5000) throw new Error(`the writers do not wait for the campaign row (${rows[0].n} waiting)`);
+					await new Promise((resolve) => setTimeout(resolve, 20));
+				}
+				await completing.query('COMMIT');
+				expect(await rating).toMatchObject({ campaignFrozen: true, duplicate: false });
+				await finish;
+			} finally {
+				completing.release();
+			}
+			const after = JSON.parse(await resultsJson(campaign)) as { campaign: { status: string; updatedAt: string; completedAt: string } };
+			const expected = JSON.parse(before) as typeof after;
+			// the status fields changed with Complete; nothing else did
+			expect(after.campaign.status).toBe('completed');
+			expect({ ...after, campaign: { ...after.campaign, status: null, updatedAt: null, completedAt: null } }).toEqual({
+				...expected,
+				campaign: { ...expected.campaign, status: null, updatedAt: null, completedAt: null },
+				decision: expect.anything(),
+			});
+			const versionAfter = await getTemplateStats(pool, { versionId: rated.versionId });
+			expect(versionAfter.ratingCount).toBe(versionBefore.ratingCount + 1);
+			expect(versionAfter.executions).toBe(versionBefore.executions + (finishing.versionId === rated.versionId ? 1 : 0));
 		});
 	});
 });

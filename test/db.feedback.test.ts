@@ -331,7 +331,7 @@ describe('feedback repository (real Postgres)', () => {
 		await recordFeedback(pool, { executionId: eAlice, rating: 2, userId: 'reviewer' }); // rated by someone else: still alice's unit
 		await recordFeedback(pool, { executionId: eBob, rating: 4, userId: 'bob' });
 		await recordFeedback(pool, { executionId: eBob, rating: 3, userId: 'bob' }); // replaces: good 1 → 0
-		await recordFeedback(pool, { executionId: eAnon, rating: 4, userId: 'carol' });
+		expect(await recordFeedback(pool, { executionId: eAnon, rating: 4, userId: 'carol' })).toMatchObject({ campaignFrozen: false });
 		const after = await campaignAggregates();
 		expect(after.variants).toEqual(after.variantsRecomputed);
 		expect(after.units).toEqual(after.unitsRecomputed);
@@ -340,6 +340,43 @@ describe('feedback repository (real Postgres)', () => {
 		expect(unitOf(after.units, 'carol')).toEqual({ unit_id: 'carol', variant_id: variantB, rating_count: 1, rating_sum: 4, good_count: 1 });
 		const variant = (rows: Array<{ variant_id: string; rating_count: number }>, id: string) => rows.find((r) => r.variant_id === id)!;
 		expect(variant(after.variants, control).rating_count - (variant(before.variants, control)?.rating_count ?? 0)).toBe(2);
+	});
+
+	test('a completed campaign is frozen: the rating is stored and moves the version, not the campaign aggregates', async () => {
+		const frozen = (await pool.query<{ id: string }>(`INSERT INTO campaigns (name, seed, status) VALUES ('frozen', 'seed', 'running') RETURNING id`)).rows[0].id;
+		const frozenB = (
+			await pool.query<{ id: string }>(
+				`INSERT INTO campaign_variants (campaign_id, key, position, template_id, version_id, weight, is_control)
+				 VALUES ($1, 'control', 0, $2, $3, 0.5, true), ($1, 'B', 1, $2, $4, 0.5, false) RETURNING id`,
+				[frozen, templateId, v1, v2],
+			)
+		).rows[1].id;
+		const e = await execution({ variantId: frozenB, userId: 'dora' });
+		expect(await recordFeedback(pool, { executionId: e, rating: 5, userId: 'dora' })).toMatchObject({ campaignFrozen: false });
+		await pool.query(`UPDATE campaigns SET status = 'completed', completed_at = now() WHERE id = $1`, [frozen]);
+		const campaignRows = async () =>
+			(
+				await pool.query(
+					`SELECT (SELECT json_agg(s) FROM campaign_variant_stats s WHERE campaign_id = $1) AS variants,
+						(SELECT json_agg(s) FROM campaign_unit_stats s WHERE campaign_id = $1) AS units`,
+					[frozen],
+				)
+			).rows[0];
+		const before = await campaignRows();
+		const versionBefore = await versionAggregates(v2);
+		const replaced = await recordFeedback(pool, { executionId: e, rating: 2, userId: 'dora' });
+		const added = await recordFeedback(pool, { executionId: e, rating: 4, userId: 'eve' });
+		expect([replaced, added]).toMatchObject([
+			{ campaignFrozen: true, replaced: true, previousRating: 5 },
+			{ campaignFrozen: true, replaced: false },
+		]);
+		expect(await campaignRows()).toEqual(before);
+		expect(before.units).toEqual([expect.objectContaining({ unit_id: 'dora', rating_count: 1, rating_sum: 5 })]);
+		const versionAfter = await versionAggregates(v2);
+		expect(versionAfter.stored).toEqual(versionAfter.recomputed);
+		expect(versionAfter.stored.count).toBe(versionBefore.stored.count + 1);
+		expect(versionAfter.stored.sum).toBe(versionBefore.stored.sum - 5 + 2 + 4);
+		expect((await pool.query('SELECT count(*)::int AS n FROM feedback WHERE campaign_id = $1', [frozen])).rows[0].n).toBe(2);
 	});
 
 	test('getTemplateStats sums a template over its versions, zero stats for an unrated version, errors name the field', async () => {

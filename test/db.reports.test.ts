@@ -190,12 +190,17 @@ describe('weekly report on a small seeded dataset (real Postgres)', () => {
 				mode: 'fixed',
 				primaryMetric: 'good_rating_share',
 				startedAt: '2025-03-01T00:00:00.000Z',
+				completedAt: null,
 				units: 3,
 				variants: [
 					{ variantId: ids.control, key: 'control', isControl: true, weight: 0.5, templateId: ids.alpha, versionId: ids.a1, units: 2 },
 					{ variantId: ids.variantB, key: 'B', isControl: false, weight: 0.5, templateId: ids.alpha, versionId: ids.a2, units: 1 },
 				],
+				// the decision its A/B results show
+				decision: { status: 'keep_running', winnerVariantKey: null, summary: 'keep running', final: false, forced: false },
 			},
 		]);
+		// completed campaigns are listed by the report of the window they were completed in (lib/campaigns tests cover their decision)
+		expect((await weeklyReport(pool, { from: FROM, to: TO })).completedCampaigns).toEqual([]);
 	});
 });

@@ -99,10 +99,59 @@ describe('A/B Campaign node in n8n-core WorkflowExecute', () => {
 		const hero = await getTemplate(pool, { name: 'hero' });
 		expect((await labelHistory(pool, hero, 'production', 1))[0]).toMatchObject({ reason: 'campaign lighting winner (forced)', movedBy: 'ana' });
 
+		// the results of the promoted campaign carry its final decision, agreeing with the campaign's status and winner
+		const final = (await run({ operation: 'results', campaign: { mode: 'name', value: 'lighting' } })).items[0].json as any;
+		expect(final.campaign).toMatchObject({ status: 'completed', winnerVariantKey: 'B' });
+		expect(final.decision).toMatchObject({
+			status: 'winner',
+			winnerVariantKey: 'B',
+			final: true,
+			forced: true,
+			summary: 'completed: B promoted by hand (the statistics said: keep running)',
+		});
+		expect(final.decision).toEqual((promoted.items[0].json as any).decision);
+
 		const list = await run({ operation: 'getAll', filters: { status: 'completed' } });
 		expect(list.items.map((i) => i.json.name)).toEqual(['lighting']);
 		const afterwards = await run(assign, [{ json: { user: 'newcomer' } }]);
 		expect(afterwards.items[0].json).toMatchObject({ variantKey: 'B', assignedBy: 'winner', persisted: false });
+	});
+
+	describe('credential test (the editor shows only "Connection tested successfully" for OK, so what needs action is an Error)', () => {
+		const test_ = (data: Record<string, unknown>) =>
+			new AbCampaign().methods.credentialTest.promptLabPostgresConnectionTest.call({} as never, { id: '1', name: 'pg', type: 'promptLabPostgres', data } as never);
+
+		test('OK with the server version and the schema state', async () => {
+			expect(await test_(credentials.promptLabPostgres)).toEqual({
+				status: 'OK',
+				message: expect.stringMatching(/^Connected to PostgreSQL \d+[^;]*; schema "promptlab" exists$/),
+			});
+			expect(await test_({ ...credentials.promptLabPostgres, schema: 'not_yet' })).toEqual({
+				status: 'OK',
+				message: expect.stringMatching(/; schema "not_yet" will be created on first use$/),
+			});
+		});
+
+		test('a user who may not set up the schema gets an Error naming the GRANT', async () => {
+			const role = `pl_weak_${process.pid}`;
+			await pool.query(`CREATE ROLE ${role} LOGIN`);
+			try {
+				await pool.query(`REVOKE CREATE ON DATABASE ${db.config.database} FROM PUBLIC`);
+				expect(await test_({ ...credentials.promptLabPostgres, user: role, password: '' })).toEqual({
+					status: 'Error',
+					message: `Connected, but user "${role}" may not create schemas in database "${db.config.database}", which the first run needs to set up schema "promptlab" (run GRANT CREATE ON DATABASE ${db.config.database} TO ${role})`,
+				});
+				await pool.query(`GRANT CREATE ON DATABASE ${db.config.database} TO ${role}`);
+				expect(await test_({ ...credentials.promptLabPostgres, user: role, password: '' })).toMatchObject({
+					status: 'Error',
+					message: expect.stringMatching(/lacks USAGE or CREATE on schema "promptlab" \(run GRANT USAGE, CREATE ON SCHEMA promptlab TO /),
+				});
+				expect(await test_({ ...credentials.promptLabPostgres, user: role, password: '', schema: 'own_schema' })).toMatchObject({ status: 'OK' });
+			} finally {
+				await pool.query(`REVOKE ALL ON DATABASE ${db.config.database} FROM ${role}`);
+				await pool.query(`DROP ROLE ${role}`);
+			}
+		});
 	});
 
 	test('with Continue On Fail, bad items become error items naming the field, paired with their input', async () => {

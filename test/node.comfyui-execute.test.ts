@@ -422,6 +422,65 @@ describe('ComfyUI Execute node', () => {
 		await until(() => sim.queueLength() === 0, 'the server queue to be empty', 10_000);
 	});
 
+	test('Max Jobs in Flight per User: 20 items in parallel for one user with a limit of 5 → 5 images and 15 error items with 429', async () => {
+		sim.setNodeTime('KSampler', 1_000);
+		const userId = `quota-${randomUUID()}`;
+		const input = Array.from({ length: 20 }, (_, n) => ({ json: { seed: 7000 + n } }));
+		const submittedBefore = sim.submitted.length;
+		const statsBefore = Number((await statsOf('fox'))?.executions ?? 0);
+		const { output, error } = await run(
+			fromTemplate({
+				overrides: { seed: '={{ $json.seed }}', randomSeed: false },
+				tracking: { userId },
+				options: { parallelItems: 16, maxJobsInFlightPerUser: 5 },
+			}),
+			{ input, onError: 'continueRegularOutput' },
+		);
+		expect(error).toBeUndefined();
+		const items = output('ComfyUI');
+		expect(items).toHaveLength(20);
+		expect(items.map((i) => i.pairedItem)).toEqual(input.map((_, n) => ({ item: n })));
+		const images = items.filter((i) => i.json.status === 'succeeded');
+		const refused = items.filter((i) => i.json.code !== undefined);
+		expect(images).toHaveLength(5);
+		images.forEach((i) => expect(readPngSize(bytesOf(i))).toBeDefined());
+		expect(refused).toHaveLength(15);
+		for (const item of refused) {
+			expect(item.json).toMatchObject({
+				code: 'quota_exceeded',
+				kind: 'quota',
+				httpStatus: 429,
+				field: 'userId',
+				retryAfterSeconds: 5,
+				quota: 'jobsInFlight',
+				limit: 5,
+				inFlight: 5,
+			});
+			expect(item.json.error).toMatch(/limit of 5 jobs in flight/);
+			expect(item.json.executionId).toBeUndefined();
+		}
+		// The refused jobs reached neither ComfyUI nor the database, and moved no aggregate.
+		expect(sim.submitted.length - submittedBefore).toBe(5);
+		const { rows } = await pool.query('SELECT status FROM executions WHERE user_id = $1', [userId]);
+		expect(rows.map((r) => r.status)).toEqual(Array(5).fill('succeeded'));
+		expect(Number((await statsOf('fox'))?.executions) - statsBefore).toBe(5);
+	}, 60_000);
+
+	test('a per-user limit without a User ID, or without the Postgres credential, fails the item naming the field', async () => {
+		const workflow = txt2imgWorkflow({ width: 64, height: 64 });
+		const submittedBefore = sim.submitted.length;
+		const noUser = await run(rawWorkflow(workflow, { options: { maxJobsPerDayPerUser: 3 } }), { onError: 'continueRegularOutput' });
+		expect(noUser.output('ComfyUI')[0].json).toMatchObject({ code: 'field_required', httpStatus: 400, field: 'userId' });
+		const noDb = await run(rawWorkflow(workflow, { tracking: { userId: 'u1' }, options: { maxJobsInFlightPerUser: 2 } }), { postgres: false });
+		expect(noDb.error?.message).toMatch(/PromptLab database/);
+		expect((noDb.error as unknown as { description?: string }).description).toMatch(/Max Jobs in Flight per User/);
+		expect(sim.submitted.length).toBe(submittedBefore);
+		// 0 is "no limit": it needs neither.
+		const unlimited = await run(rawWorkflow(workflow, { options: { maxJobsInFlightPerUser: 0, maxJobsPerDayPerUser: 0 } }), { postgres: false });
+		expect(unlimited.error).toBeUndefined();
+		expect(unlimited.output('ComfyUI')[0].json).toMatchObject({ status: 'succeeded', recorded: false });
+	});
+
 	test('Upload Image → Load Image → Save Image round trip', async () => {
 		const photo = encodeSolidPng(80, 48, { r: 200, g: 30, b: 30 });
 		const roundTrip = {

@@ -29,7 +29,9 @@ export { computeThompsonAllocation, type ArmAggregates } from './allocation';
 export {
 	campaignResultsInput,
 	getCampaignResults,
+	campaignDecision,
 	type CampaignDecisionResult,
+	type CampaignDecisionStatus,
 	type CampaignResults,
 	type CampaignResultsInput,
 	type ExecutionTotals,

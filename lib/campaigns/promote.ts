@@ -12,7 +12,7 @@ import { LABEL_PATTERN, setLabel } from '../db/templates';
 import { ConflictError, NotFoundError } from '../errors';
 import { defineInput, issueCode } from '../validation';
 import { loadCampaign } from './query';
-import { resultsFor, type CampaignResults, type ResultsOptions } from './results';
+import { campaignDecision, resultsFor, type CampaignDecisionResult, type CampaignResults, type ResultsOptions } from './results';
 import { campaignRef, trimmedText } from './schemas';
 
 export const promoteCampaignInput = defineInput(
@@ -38,7 +38,8 @@ export interface Promotion {
 	campaign: Campaign;
 	winner: CampaignVariant;
 	forced: boolean;
-	decision: CampaignResults['decision'];
+	/** The campaign's final decision (final: true), as its results show it from now on. */
+	decision: CampaignDecisionResult;
 	labelMove: { templateId: string; templateName: string; label: string; fromVersion: number | null; toVersion: number; labels: Record<string, number> };
 }
 
@@ -109,11 +110,13 @@ export async function promoteCampaign(pool: Pool, input: PromoteCampaignInput, o
 			reason: `campaign ${campaign.name} winner${forceKey ? ' (forced)' : ''}`,
 		});
 		await recordWinner(client, campaign.id, winner.id);
+		const completed = await loadCampaign(client, { id: campaign.id });
 		return {
-			campaign: await loadCampaign(client, { id: campaign.id }),
+			campaign: completed,
 			winner,
 			forced: Boolean(forceKey),
-			decision: results.decision,
+			// the campaign's aggregates are frozen from here on, so this is what its results say from now on
+			decision: campaignDecision(completed, results.analysis),
 			labelMove: {
 				templateId: move.template.id,
 				templateName: move.template.name,

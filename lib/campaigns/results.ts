@@ -65,13 +65,26 @@ export interface VariantResult {
 	} | null;
 }
 
+/**
+ * What the campaign decided. While it runs: the statistics' decision on the data so far. Once it
+ * is completed (Complete or Promote): its final decision, which no longer changes, because a
+ * completed campaign's aggregates are frozen (lib/db/feedback.ts): 'winner' with the promoted
+ * variant once promoted (forced or not); otherwise the statistics' decision on the frozen data,
+ * with 'inconclusive' where they would say "keep running".
+ */
+export type CampaignDecisionStatus = DecisionStatus | 'inconclusive';
+
 export interface CampaignDecisionResult {
-	status: DecisionStatus;
+	status: CampaignDecisionStatus;
 	winnerVariantId: string | null;
 	winnerVariantKey: string | null;
-	/** "keep running", "B wins", "no difference", "sample ratio mismatch: …". */
+	/** "keep running", "B wins", "no difference", "sample ratio mismatch: …"; "completed: B promoted", … once completed. */
 	summary: string;
 	reasons: string[];
+	/** The campaign is completed and this is its final decision. */
+	final: boolean;
+	/** The promoted variant was forced by a person over the statistics' decision (false until promoted). */
+	forced: boolean;
 }
 
 export interface CampaignResults {
@@ -156,6 +169,66 @@ function decisionSummary(status: DecisionStatus, winnerKey: string | null): stri
 	}
 }
 
+/** The summary of a completed campaign that was not promoted. */
+function completedSummary(status: DecisionStatus, winnerKey: string | null): string {
+	switch (status) {
+		case 'winner':
+			return `completed: ${winnerKey} wins (not promoted)`;
+		case 'no_difference':
+			return 'completed: no difference';
+		case 'srm_alert':
+			return 'completed: sample ratio mismatch, results cannot be trusted';
+		default:
+			return 'completed: inconclusive (no variant was conclusive)';
+	}
+}
+
+/**
+ * The decision of a campaign (see CampaignDecisionResult): the statistics' decision while it
+ * runs, the final one once it is completed. Promote and the results use this one function, so
+ * the promotion's answer, the results and the weekly report say the same.
+ */
+export function campaignDecision(campaign: Campaign, analysis: CampaignAnalysis): CampaignDecisionResult {
+	const statistical = analysis.decision;
+	const keyOf = (id: string | null | undefined) => campaign.variants.find((v) => v.id === id)?.key ?? null;
+	const statisticalWinnerId = statistical.winnerVariantId ?? null;
+	const statisticalKey = keyOf(statisticalWinnerId);
+	if (campaign.status !== 'completed') {
+		return {
+			status: statistical.status,
+			winnerVariantId: statisticalWinnerId,
+			winnerVariantKey: statisticalKey,
+			summary: decisionSummary(statistical.status, statisticalKey),
+			reasons: statistical.reasons,
+			final: false,
+			forced: false,
+		};
+	}
+	if (campaign.winnerVariantId) {
+		const key = keyOf(campaign.winnerVariantId);
+		const forced = statistical.status !== 'winner' || statisticalWinnerId !== campaign.winnerVariantId;
+		const said = decisionSummary(statistical.status, statisticalKey);
+		return {
+			status: 'winner',
+			winnerVariantId: campaign.winnerVariantId,
+			winnerVariantKey: key,
+			summary: forced ? `completed: ${key} promoted by hand (the statistics said: ${said})` : `completed: ${key} promoted`,
+			reasons: forced ? [`${key} was promoted by hand (forced) over the statistics' decision: ${said}`, ...statistical.reasons] : statistical.reasons,
+			final: true,
+			forced,
+		};
+	}
+	return {
+		status: statistical.status === 'keep_running' ? 'inconclusive' : statistical.status,
+		winnerVariantId: statisticalWinnerId,
+		winnerVariantKey: statisticalKey,
+		summary: completedSummary(statistical.status, statisticalKey),
+		reasons: statistical.reasons,
+		final: true,
+		forced: false,
+	};
+}
+
 function buildResults(campaign: Campaign, analysis: CampaignAnalysis, expectedSplit: number[], totals: ExecutionTotals[]): CampaignResults {
 	const primary = analysis.primaryMetric;
 	const variants = analysis.variants.map((a, i): VariantResult => {
@@ -200,8 +273,6 @@ function buildResults(campaign: Campaign, analysis: CampaignAnalysis, expectedSp
 				: null,
 		};
 	});
-	const winnerId = analysis.decision.winnerVariantId ?? null;
-	const winnerKey = campaign.variants.find((v) => v.id === winnerId)?.key ?? null;
 	const { variants: _variants, ...summary } = campaign;
 	return {
 		campaign: summary,
@@ -209,13 +280,7 @@ function buildResults(campaign: Campaign, analysis: CampaignAnalysis, expectedSp
 		variants,
 		srm: analysis.srm,
 		ratedUnitsSrm: analysis.ratedUnitsSrm,
-		decision: {
-			status: analysis.decision.status,
-			winnerVariantId: winnerId,
-			winnerVariantKey: winnerKey,
-			summary: decisionSummary(analysis.decision.status, winnerKey),
-			reasons: analysis.decision.reasons,
-		},
+		decision: campaignDecision(campaign, analysis),
 		expectedSplit,
 		analysis,
 		computedAt: new Date().toISOString(),

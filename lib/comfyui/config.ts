@@ -7,7 +7,7 @@ import { UpstreamError } from '../errors';
  * Connection data for one ComfyUI server. The n8n credential "ComfyUI API" maps onto this;
  * everything except baseUrl has a default, so `{ baseUrl }` alone is a valid config.
  */
-export const comfyAuthSchema = z.discriminatedUnion('type', [
+const comfyAuthSchema = z.discriminatedUnion('type', [
 	z.object({ type: z.literal('none') }),
 	z.object({ type: z.literal('bearer'), token: z.string().min(1, 'Bearer token is required') }),
 	z.object({
@@ -68,7 +68,7 @@ const baseUrlSchema = z
 
 const ms = (defaultMs: number, min = 1) => z.coerce.number().int().min(min).default(defaultMs);
 
-export const comfyServerConfigSchema = z.object({
+const comfyServerConfigSchema = z.object({
 	baseUrl: baseUrlSchema,
 	auth: comfyAuthSchema.default({ type: 'none' }),
 	allowSelfSigned: z.boolean().default(false),

@@ -68,7 +68,7 @@ export function isAbortError(error: unknown): boolean {
 }
 
 /** Hint shown with every auth failure; it says what to change in the credential. */
-export function authHint(auth: ComfyAuth, redirectedToLogin: boolean): string {
+function authHint(auth: ComfyAuth, redirectedToLogin: boolean): string {
 	if (redirectedToLogin) {
 		return (
 			'The server redirects to a login page (ComfyUI-Login or an auth proxy): in the ComfyUI API credential ' +

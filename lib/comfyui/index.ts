@@ -19,8 +19,6 @@ export {
 } from './client';
 export { settleFromHistory, type CancelOutcome, type CompletionResult, type CompletionTimings, type WaitOptions } from './completion';
 export {
-	comfyAuthSchema,
-	comfyServerConfigSchema,
 	parseComfyServerConfig,
 	toComfyServerConfig,
 	type ComfyAuth,
@@ -39,4 +37,4 @@ export {
 export type { ComfyEvent } from './events';
 export { extractOutputFiles, extractTextOutputs, mimeTypeFor, type HistoryEntry, type OutputFile } from './outputs';
 export { ComfyServerPool, type ComfyServerPoolOptions, type ServerHealth } from './pool';
-export { ensureApiWorkflow, withRunFilenamePrefix, RUN_PREFIX_ROOT, UI_FORMAT_MESSAGE, type ApiNode, type ApiWorkflow } from './workflow';
+export { ensureApiWorkflow, withRunFilenamePrefix, UI_FORMAT_MESSAGE, type ApiNode, type ApiWorkflow } from './workflow';

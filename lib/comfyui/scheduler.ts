@@ -218,7 +218,7 @@ export function recordProbedQueue(connection: ServerConnection, remaining: numbe
 }
 
 /** queue_remaining: live from the WebSocket's status messages while it is open, else a recent probe, else 0. */
-export function reportedQueue(connection: ServerConnection): number {
+function reportedQueue(connection: ServerConnection): number {
 	const events = connection.events;
 	if (events.isOpen && events.queueRemaining !== undefined) return events.queueRemaining;
 	const probed = probedQueues.get(connection);
@@ -302,7 +302,7 @@ const REPLAN_INTERVAL_MS = 250;
  * (ServerConnection.activeJobs). In-process state like the connections themselves: jobs waiting
  * here belong to calls of this process and end with it.
  */
-export class SlotScheduler {
+class SlotScheduler {
 	private held: HeldJob[] = [];
 	private seq = 0;
 	private rotation = 0;

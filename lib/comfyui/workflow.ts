@@ -16,7 +16,7 @@ export function ensureApiWorkflow(input: unknown): ApiWorkflow {
 }
 
 /** Root folder of per-run outputs inside ComfyUI's output directory. */
-export const RUN_PREFIX_ROOT = 'promptlab';
+const RUN_PREFIX_ROOT = 'promptlab';
 
 export interface PrefixedWorkflow {
 	workflow: ApiWorkflow;

@@ -6,7 +6,7 @@ import { UpstreamError } from '../errors';
 /** Schema names are interpolated into `SET search_path`/`CREATE SCHEMA`, so they are whitelisted. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-export const postgresConfigSchema = z.object({
+const postgresConfigSchema = z.object({
 	host: z.string().trim().min(1, 'Host is required'),
 	port: z.coerce.number().int().min(1).max(65535).default(5432),
 	database: z.string().trim().min(1, 'Database is required'),

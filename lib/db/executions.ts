@@ -9,8 +9,8 @@
  *   exactly once however often finish is called;
  * - assets are keyed by (execution, node, type, subfolder, filename) and inserted ON CONFLICT DO NOTHING.
  *
- * Lock order (shared with lib/db/feedback.ts, so the two never deadlock): execution row →
- * template_stats → campaign_variant_stats → campaign_unit_stats.
+ * Lock order (see lib/db/feedback.ts, so the two never deadlock): execution row →
+ * template_stats → campaign row (KEY SHARE, the frozen-campaign gate) → campaign_variant_stats.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -536,9 +536,12 @@ async function countFinishedRun(client: PoolClient, row: ExecutionRow): Promise<
 		);
 	}
 	if (row.variant_id !== null && row.campaign_id !== null) {
+		// A completed campaign is frozen (see lib/db/feedback.ts): the status is read FOR KEY SHARE,
+		// which waits for a Complete or Promote in progress and then sees its committed status.
 		await client.query(
 			`INSERT INTO campaign_variant_stats AS s (variant_id, campaign_id, executions, succeeded, failed, duration_ms_sum, duration_count)
-			 VALUES ($1, $2, 1, $3, $4, $5, $6)
+			 SELECT $1::uuid, c.id, 1, $3::bigint, $4::bigint, $5::bigint, $6::bigint FROM campaigns c
+			 WHERE c.id = $2::uuid AND c.status <> 'completed' FOR KEY SHARE
 			 ON CONFLICT (variant_id) DO UPDATE SET
 				executions = s.executions + 1,
 				succeeded = s.succeeded + EXCLUDED.succeeded,
@@ -620,4 +623,66 @@ export async function logExternalExecution(pool: Pool, input: ExternalExecutionI
 		}
 		return finishWithin(client, id, input);
 	});
+}
+
+/** What admitting one more job of a user has to know (lockUserQuota). */
+export interface UserQuotaUsage {
+	/** An execution with the id being admitted exists already: an n8n retry of a job admitted before. */
+	alreadyStarted: boolean;
+	/** The user's executions still queued or running that were created within the in-flight horizon. */
+	inFlight: number;
+	/** The user's ComfyUI executions created since the start of the current UTC day, counted up to the cap asked for. */
+	usedToday: number;
+	/** Seconds from now (the database's clock, the same for every worker) to the next UTC midnight; at least 1. */
+	secondsToNextUtcDay: number;
+}
+
+export interface UserQuotaQuery {
+	/** The execution about to be started. */
+	executionId: string;
+	/**
+	 * Open runs created longer ago than this do not count as in flight: a worker that died (or a
+	 * submit-only job nobody collected) must not hold a user's slot for ever.
+	 */
+	inFlightHorizonSeconds: number;
+	/** Count today's executions only up to this many (the daily limit; 0 skips the count). */
+	dailyCountCap: number;
+}
+
+/**
+ * Inside the caller's transaction (client in BEGIN): locks the user's quota row, then counts the
+ * user's executions. The caller inserts the new execution in the same transaction, so admissions
+ * of one user are serialised across workers and each sees every job admitted before it.
+ *
+ * Two statements on purpose: in READ COMMITTED a statement's snapshot is taken when it starts, so
+ * counts read in the statement that waited for the lock would miss the job whose transaction
+ * held it; the second statement's snapshot includes it.
+ */
+export async function lockUserQuota(client: PoolClient, userId: string, query: UserQuotaQuery): Promise<UserQuotaUsage> {
+	const executionId = checkExecutionId(query.executionId);
+	// DO UPDATE ... WHERE false writes nothing but still locks the existing row (as FOR UPDATE
+	// would); a new row is locked by its own insert. One statement either way.
+	await client.query(
+		`INSERT INTO generation_quota_users (user_id) VALUES ($1)
+		 ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id WHERE false`,
+		[userId],
+	);
+	const { rows } = await client.query<{ already_started: boolean; in_flight: number; used_today: number; seconds_to_next_day: number }>(
+		`SELECT EXISTS (SELECT 1 FROM executions WHERE id = $2) AS already_started,
+			(SELECT count(*) FROM executions
+			 WHERE user_id = $1 AND status IN ('queued', 'running') AND created_at > now() - make_interval(secs => $3))::integer AS in_flight,
+			(SELECT count(*) FROM (
+				SELECT 1 FROM executions WHERE user_id = $1 AND source = 'comfyui' AND created_at >= utc_day.day_start LIMIT $4
+			 ) today)::integer AS used_today,
+			greatest(1, ceil(extract(epoch FROM utc_day.day_start + interval '1 day' - now())))::integer AS seconds_to_next_day
+		 FROM (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day_start) utc_day`,
+		[userId, executionId, query.inFlightHorizonSeconds, query.dailyCountCap],
+	);
+	const [usage] = rows;
+	return {
+		alreadyStarted: usage.already_started,
+		inFlight: usage.in_flight,
+		usedToday: usage.used_today,
+		secondsToNextUtcDay: usage.seconds_to_next_day,
+	};
 }

@@ -11,9 +11,18 @@
  *   version of the row (even one committed after our snapshot) and copies its rating into
  *   previous_rating, so the delta is taken against what is really stored;
  * - the aggregates are upserts that add that delta (x = x + d), which Postgres re-evaluates on the
- *   newest row version after waiting for its lock.
- * Locks are taken in one order: key ledger → feedback row → template_stats → campaign_variant_stats
- * → campaign_unit_stats; lib/db/executions.ts finishes runs in the same order, so no deadlocks.
+ *   newest row version after waiting for its lock;
+ * - a completed campaign is frozen: the rating is stored and moves template_stats, but not the
+ *   campaign's variant and unit aggregates. The statement reads the campaign's status FOR KEY SHARE
+ *   (the lock the feedback row's foreign key takes anyway), which waits for a Complete or Promote in
+ *   progress (they hold the row FOR UPDATE) and then reads its committed status; a Complete or
+ *   Promote in turn waits for ratings that passed the gate. So the frozen aggregates hold exactly
+ *   the ratings committed before the completion, and the results Promote decided on stay as they were.
+ * Locks are taken in one order: campaign row (KEY SHARE) → key ledger → feedback row → template_stats
+ * → campaign_variant_stats → campaign_unit_stats. lib/db/executions.ts finishes runs in the order
+ * execution row → template_stats → campaign row (KEY SHARE) → campaign_variant_stats; KEY SHARE locks
+ * never conflict with each other, and the FOR UPDATE holders (lib/campaigns lifecycle and promote)
+ * wait for nothing these writers hold, so no deadlocks.
  */
 import type { Pool, PoolClient } from 'pg';
 
@@ -191,7 +200,9 @@ const histSum = [1, 2, 3, 4, 5].map((k) => `s.rating_hist[${k}] + EXCLUDED.ratin
 function recordStatement(lookup: 'id' | 'promptId'): string {
 	const where = lookup === 'id' ? 'e.id = $1::uuid' : 'e.prompt_id = $1::text';
 	return `WITH ex AS (
-	SELECT e.id, e.template_id, e.version_id, e.campaign_id, e.variant_id, coalesce(e.user_id, $2::text) AS unit_id
+	SELECT e.id, e.template_id, e.version_id, e.campaign_id, e.variant_id, coalesce(e.user_id, $2::text) AS unit_id,
+		-- the status gate (see the top of the file); NULL without a campaign
+		(SELECT c.status = 'completed' FROM campaigns c WHERE c.id = e.campaign_id FOR KEY SHARE) AS campaign_frozen
 	FROM executions e WHERE ${where}
 ), claim AS (
 	INSERT INTO feedback_idempotency_keys (idempotency_key, execution_id, user_id, rating)
@@ -215,6 +226,7 @@ function recordStatement(lookup: 'id' | 'promptId'): string {
 		f.previous_rating, f.comment, f.source, f.idempotency_key, f.created_at, f.updated_at
 ), delta AS (
 	SELECT up.template_id, up.version_id, up.campaign_id, up.variant_id, ex.unit_id,
+		(up.variant_id IS NOT NULL AND up.campaign_id IS NOT NULL AND ex.campaign_frozen IS FALSE) AS counts_for_campaign,
 		(up.previous_rating IS NULL)::int AS d_count,
 		up.rating - coalesce(up.previous_rating, 0) AS d_sum,
 		up.rating * up.rating - coalesce(up.previous_rating * up.previous_rating, 0) AS d_sum_sq,
@@ -235,7 +247,7 @@ function recordStatement(lookup: 'id' | 'promptId'): string {
 ), vs AS (
 	INSERT INTO campaign_variant_stats AS s (variant_id, campaign_id, rating_count, rating_sum, rating_sum_sq, good_count)
 	SELECT d.variant_id, d.campaign_id, d.d_count, d.d_sum, d.d_sum_sq, d.d_good
-	FROM delta d WHERE d.variant_id IS NOT NULL AND d.campaign_id IS NOT NULL
+	FROM delta d WHERE d.counts_for_campaign
 	ON CONFLICT (variant_id) DO UPDATE SET
 		rating_count = s.rating_count + EXCLUDED.rating_count,
 		rating_sum = s.rating_sum + EXCLUDED.rating_sum,
@@ -245,7 +257,7 @@ function recordStatement(lookup: 'id' | 'promptId'): string {
 ), us AS (
 	INSERT INTO campaign_unit_stats AS s (campaign_id, unit_id, variant_id, rating_count, rating_sum, good_count)
 	SELECT d.campaign_id, d.unit_id, d.variant_id, d.d_count, d.d_sum, d.d_good
-	FROM delta d WHERE d.variant_id IS NOT NULL AND d.campaign_id IS NOT NULL
+	FROM delta d WHERE d.counts_for_campaign
 	ON CONFLICT (campaign_id, unit_id) DO UPDATE SET
 		rating_count = s.rating_count + EXCLUDED.rating_count,
 		rating_sum = s.rating_sum + EXCLUDED.rating_sum,
@@ -255,6 +267,7 @@ function recordStatement(lookup: 'id' | 'promptId'): string {
 -- scalar subqueries run left to right: that fixes the lock order described at the top of the file
 SELECT (SELECT ex.id FROM ex) AS execution_id,
 	(SELECT ex.version_id FROM ex) AS version_id,
+	(SELECT ex.campaign_frozen FROM ex) AS campaign_frozen,
 	(SELECT row_to_json(up) FROM up) AS feedback,
 	(SELECT row_to_json(ts) FROM ts) AS stats,
 	(SELECT count(*) FROM vs)::int AS variant_rows,
@@ -265,8 +278,8 @@ SELECT (SELECT ex.id FROM ex) AS execution_id,
 }
 
 const STATEMENTS = {
-	id: { name: 'promptlab_record_feedback_by_id_v2', text: recordStatement('id') },
-	promptId: { name: 'promptlab_record_feedback_by_prompt_id_v2', text: recordStatement('promptId') },
+	id: { name: 'promptlab_record_feedback_by_id_v3', text: recordStatement('id') },
+	promptId: { name: 'promptlab_record_feedback_by_prompt_id_v3', text: recordStatement('promptId') },
 };
 
 export interface RecordFeedbackOptions {
@@ -282,6 +295,7 @@ export interface RecordFeedbackOptions {
 interface RecordRow {
 	execution_id: string | null;
 	version_id: string | number | null;
+	campaign_frozen: boolean | null;
 	feedback: FeedbackRow | null;
 	stats: StatsRow | null;
 }
@@ -306,6 +320,11 @@ export interface FeedbackWriteResult {
 	previousRating: Rating | null;
 	/** The version's aggregates after the write (null when nothing was written or there is no version). */
 	stats: TemplateStats | null;
+	/**
+	 * The execution belongs to a completed campaign, whose results no longer change: the rating
+	 * counts for the template version only. False for executions outside a campaign.
+	 */
+	campaignFrozen: boolean;
 }
 
 /**
@@ -342,6 +361,7 @@ export async function writeFeedback(db: Pool | PoolClient, write: FeedbackWrite,
 		feedback: row.feedback ? toFeedback(row.feedback) : null,
 		previousRating: previous as Rating | null,
 		stats: row.stats ? toTemplateStats(row.stats) : null,
+		campaignFrozen: row.campaign_frozen === true,
 	};
 }
 

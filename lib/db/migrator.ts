@@ -15,7 +15,7 @@ export interface Migration {
 }
 
 /** migrations/ sits two levels above this file both in the source tree and in dist/. */
-export function migrationsDir(): string {
+function migrationsDir(): string {
 	const candidates = [join(__dirname, '..', '..', 'migrations'), join(__dirname, '..', '..', '..', 'migrations')];
 	const found = candidates.find((dir) => existsSync(dir));
 	if (!found) {

@@ -1,6 +1,6 @@
 /**
  * Reports repository: the aggregates behind the weekly report (lib/reports/weekly.ts builds the
- * report from them, lib/reports/html.ts renders it) and a minimal summary of running campaigns.
+ * report from them, lib/reports/html.ts renders it) and the campaigns of its campaign section.
  *
  * The window is [from, to) on created_at: executions by when they were submitted, ratings by when
  * they were first given (a later re-rating stays in the week of the first). Every query is a range
@@ -117,19 +117,24 @@ export async function templateAndVersionNames(
 	return { templates: templates.rows, versions: versions.rows };
 }
 
-export interface RunningCampaign {
+/** A campaign of the report's campaign section with its units (assigned users) per variant. */
+export interface CampaignRow {
 	id: string;
 	name: string;
 	status: string;
 	mode: string;
 	primaryMetric: string;
 	startedAt: string | null;
+	completedAt: string | null;
 	units: number;
 	variants: Array<{ variantId: string; key: string; isControl: boolean; weight: number; templateId: string; versionId: string; units: number }>;
 }
 
-/** Running campaigns with their units (assigned users) per variant. */
-export async function runningCampaigns(db: Queryable): Promise<RunningCampaign[]> {
+/** Which campaigns: those running now, or those completed within [from, to). */
+export type CampaignRowFilter = { running: true } | { completedFrom: Date; completedTo: Date };
+
+export async function campaignRows(db: Queryable, filter: CampaignRowFilter): Promise<CampaignRow[]> {
+	const running = 'running' in filter;
 	const { rows } = await db.query<{
 		id: string;
 		name: string;
@@ -137,17 +142,19 @@ export async function runningCampaigns(db: Queryable): Promise<RunningCampaign[]
 		mode: string;
 		primary_metric: string;
 		started_at: Date | null;
+		completed_at: Date | null;
 		variants: Array<{ variantId: string; key: string; isControl: boolean; weight: number; templateId: string; versionId: string | number; units: number }>;
 	}>(
-		`SELECT c.id, c.name, c.status, c.mode, c.primary_metric, c.started_at,
+		`SELECT c.id, c.name, c.status, c.mode, c.primary_metric, c.started_at, c.completed_at,
 			coalesce(json_agg(json_build_object('variantId', v.id, 'key', v.key, 'isControl', v.is_control, 'weight', v.weight,
 				'templateId', v.template_id, 'versionId', v.version_id, 'units', a.units) ORDER BY v.position)
 				FILTER (WHERE v.id IS NOT NULL), '[]') AS variants
 		 FROM campaigns c
 		 LEFT JOIN campaign_variants v ON v.campaign_id = c.id
 		 LEFT JOIN LATERAL (SELECT count(*)::int AS units FROM campaign_assignments ca WHERE ca.variant_id = v.id) a ON true
-		 WHERE c.status = 'running'
-		 GROUP BY c.id ORDER BY c.started_at NULLS LAST, c.name`,
+		 WHERE ${running ? "c.status = 'running'" : "c.status = 'completed' AND c.completed_at >= $1 AND c.completed_at < $2"}
+		 GROUP BY c.id ORDER BY ${running ? 'c.started_at' : 'c.completed_at'} NULLS LAST, c.name`,
+		running ? [] : [filter.completedFrom, filter.completedTo],
 	);
 	return rows.map((r) => {
 		const variants = r.variants.map((v) => ({ ...v, versionId: String(v.versionId), units: Number(v.units) }));
@@ -158,6 +165,7 @@ export async function runningCampaigns(db: Queryable): Promise<RunningCampaign[]
 			mode: r.mode,
 			primaryMetric: r.primary_metric,
 			startedAt: r.started_at ? r.started_at.toISOString() : null,
+			completedAt: r.completed_at ? r.completed_at.toISOString() : null,
 			units: variants.reduce((sum, v) => sum + v.units, 0),
 			variants,
 		};

@@ -175,6 +175,11 @@ export interface RecordFeedbackResult {
 	previousRating: Rating | null;
 	/** The version's aggregates after this write; null when the execution has no template version. */
 	stats: TemplateStats | null;
+	/**
+	 * The execution belongs to a completed campaign: its results are final, so the rating counts
+	 * for the template version only (lib/db/feedback.ts).
+	 */
+	campaignFrozen: boolean;
 }
 
 export type { RecordFeedbackOptions };
@@ -208,6 +213,7 @@ export async function recordFeedback(
 			replaced: written.previousRating !== null,
 			previousRating: written.previousRating,
 			stats: written.stats,
+			campaignFrozen: written.campaignFrozen,
 		};
 	}
 	// Nothing written: a retry. Read what is stored (a fresh statement sees the winner's commit).
@@ -218,6 +224,7 @@ export async function recordFeedback(
 		replaced: false,
 		previousRating: null,
 		stats: written.versionId === null ? null : await getTemplateStats(db, { versionId: written.versionId }),
+		campaignFrozen: written.campaignFrozen,
 	};
 }
 

@@ -8,6 +8,7 @@ import { ConflictError, isPromptLabError } from '../errors';
 import { applyOverrides, findSeedInputs, type WorkflowOverrides } from '../templates';
 import { generateInput, trackingOf, type GenerateInput, type GenerateRequest, type Tracking } from './input';
 import { prepareJob, type PreparedJob } from './prepare';
+import { quotaOf, startWithinQuota, type UserQuota } from './quota';
 import { ExecutionRecord, withExecutionId } from './recording';
 import { selectOutputFiles, type RecordedFile } from './files';
 
@@ -141,6 +142,7 @@ export async function generate<F extends RecordedFile>(
 	options: GenerateOptions<F>,
 ): Promise<GenerationOutcome<F>> {
 	const request = generateInput.parse(input);
+	const quota = quotaOf(ctx.db, request);
 	throwIfStopped(ctx.signal);
 	const job = await prepareJob(ctx.db, request);
 	const overrides = overridesOf(request);
@@ -148,8 +150,10 @@ export async function generate<F extends RecordedFile>(
 	const warnings = overridden.unmatched.map((key) => `Override "${key}" matched no node of the workflow and was not applied`);
 	const executionId = request.executionId ?? randomUUID();
 	try {
-		return await runJob(ctx, request, options, { job, workflow: overridden.workflow, overrides, executionId, warnings });
+		return await runJob(ctx, request, options, { job, workflow: overridden.workflow, overrides, executionId, warnings, quota });
 	} catch (error) {
+		// A refused job has no execution: naming an id nobody can look up would mislead.
+		if (isPromptLabError(error, 'quota_exceeded')) throw error;
 		throw withExecutionId(error, executionId);
 	}
 }
@@ -160,13 +164,15 @@ interface PlannedJob {
 	overrides: WorkflowOverrides;
 	executionId: string;
 	warnings: string[];
+	/** The per-user limits to enforce when the execution row is inserted, if the request sets any. */
+	quota?: UserQuota;
 }
 
 async function runJob<F extends RecordedFile>(
 	ctx: GenerationContext,
 	request: GenerateRequest,
 	options: GenerateOptions<F>,
-	{ job, workflow: overriddenWorkflow, overrides, executionId, warnings }: PlannedJob,
+	{ job, workflow: overriddenWorkflow, overrides, executionId, warnings, quota }: PlannedJob,
 ): Promise<GenerationOutcome<F>> {
 	const tracking = trackingOf(request);
 	const { workflow, runFolder } = prepareRun(overriddenWorkflow, { promptId: executionId });
@@ -193,7 +199,7 @@ async function runJob<F extends RecordedFile>(
 		...(warnings.length > 0 ? { warnings } : {}),
 	};
 
-	await record.start({
+	const start = {
 		templateId: job.template?.id,
 		versionId: job.template?.versionId,
 		campaignId: tracking.campaignId,
@@ -205,7 +211,11 @@ async function runJob<F extends RecordedFile>(
 		workflowChecksum: job.checksum,
 		seed,
 		n8nExecutionId: options.callerRunId,
-	});
+	};
+	// Admission happens here, before anything reaches ComfyUI. A job a server already has (an
+	// idempotent re-run) is past admission: refusing it now would save nothing.
+	if (quota && !existing.job) await startWithinQuota(quota, { ...start, id: executionId, source: 'comfyui' });
+	else await record.start(start);
 	const extraData = {
 		extra_pnginfo: { promptlab: { executionId, templateId: job.template?.id ?? null, version: job.template?.version ?? null } },
 	};

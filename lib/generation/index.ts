@@ -18,4 +18,12 @@ export {
 	type GenerationOutcome,
 	type JobSummary,
 } from './generate';
+export {
+	IN_FLIGHT_RETRY_AFTER_SECONDS,
+	quotaOf,
+	quotaRefusal,
+	startWithinQuota,
+	type UserLimits,
+	type UserQuota,
+} from './quota';
 export { cancelJob, getJobResult, type CancelResult, type JobResult } from './jobs';

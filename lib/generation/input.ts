@@ -109,6 +109,26 @@ const parallelItemsSchema = z.preprocess(
  */
 export const parallelItemsInput = defineInput(z.object({ parallelItems: parallelItemsSchema }));
 
+const MAX_PER_USER_LIMIT = 1_000_000;
+
+/**
+ * A per-user job limit: a whole number of jobs, where 0 (the node's default) and empty mean no
+ * limit and come out as undefined.
+ */
+function perUserLimit(what: string) {
+	const message = `${what} must be a whole number of jobs from 0 (no limit) to ${MAX_PER_USER_LIMIT}`;
+	return z.preprocess(
+		numberFromText,
+		z
+			.number({ invalid_type_error: message })
+			.int(message)
+			.min(0, message)
+			.max(MAX_PER_USER_LIMIT, message)
+			.optional()
+			.transform((limit) => (limit === 0 ? undefined : limit)),
+	);
+}
+
 function isBlank(value: unknown): boolean {
 	return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
 }
@@ -134,7 +154,13 @@ const jobFields = {
 	campaignId: uuid('The campaign ID'),
 	variantId: uuid('The variant ID'),
 	galleryId: optionalText('The gallery ID', 200),
+	/** Most jobs of `userId` queued or running at once (lib/generation/quota.ts); needs the database. */
+	maxJobsInFlightPerUser: perUserLimit('The limit of jobs in flight per user'),
+	/** Most jobs of `userId` started per UTC day (lib/generation/quota.ts); needs the database. */
+	maxJobsPerDayPerUser: perUserLimit('The limit of jobs per day per user'),
 };
+
+const PER_USER_LIMITS = ['maxJobsInFlightPerUser', 'maxJobsPerDayPerUser'] as const;
 
 export const generateInput = defineInput(
 	z.discriminatedUnion('source', [
@@ -154,7 +180,18 @@ export const generateInput = defineInput(
 			}),
 			...jobFields,
 		}),
-	]),
+	]).superRefine((request, ctx) => {
+		// A limit counts the jobs of one user: without a user id there is nobody to count against.
+		const limit = PER_USER_LIMITS.find((name) => request[name] !== undefined);
+		if (limit !== undefined && request.userId === undefined) {
+			ctx.addIssue({
+				code: 'custom',
+				path: ['userId'],
+				message: `A per-user job limit (${limit}) is set, but the job has no user ID to count it against`,
+				...issueCode('field_required'),
+			});
+		}
+	}),
 );
 
 export type GenerateInput = z.input<typeof generateInput.schema>;

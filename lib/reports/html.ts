@@ -68,10 +68,17 @@ export function renderWeeklyReportHtml(report: WeeklyReport, campaigns: RunningC
 		['Error', 'Count', 'Templates', 'Last seen'],
 		report.failures.topErrors.map((e) => [escapeHtml(e.message), fmt.int(e.count), escapeHtml(e.templates.join(', ')), fmt.date(e.lastSeenAt)]),
 	);
+	const unitsPerVariant = (c: RunningCampaign) => escapeHtml(c.variants.map((v) => `${v.key}${v.isControl ? ' (control)' : ''}: ${v.units}`).join(', '));
 	const campaignRows = table(
-		['Campaign', 'Mode', 'Primary metric', 'Started', 'Units per variant'],
+		['Campaign', 'Mode', 'Primary metric', 'Started', 'Units per variant', 'Decision so far'],
 		campaigns.map((c) => [escapeHtml(c.name), escapeHtml(c.mode), escapeHtml(c.primaryMetric), c.startedAt ? fmt.date(c.startedAt) : '–',
-			escapeHtml(c.variants.map((v) => `${v.key}${v.isControl ? ' (control)' : ''}: ${v.units}`).join(', '))]),
+			unitsPerVariant(c), escapeHtml(c.decision.summary)]),
+	);
+	// The same final decision and winner as the campaign's A/B results (lib/campaigns campaignDecision).
+	const completedRows = table(
+		['Campaign', 'Completed', 'Winner', 'Units per variant', 'Final decision'],
+		report.completedCampaigns.map((c) => [escapeHtml(c.name), c.completedAt ? fmt.date(c.completedAt) : '–', escapeHtml(c.decision.winnerVariantKey ?? '–'),
+			unitsPerVariant(c), escapeHtml(c.decision.summary)]),
 	);
 	const chart = barChart(
 		'Executions per template',
@@ -89,5 +96,6 @@ ${chart}
 <h2 style="font-size:16px;margin:20px 0 6px">Failures</h2>
 <p style="font-size:13px;margin:0 0 6px">${fmt.int(report.failures.count)} failed runs, failure rate ${fmt.pct(report.failures.rate)}</p>${errors}
 <h2 style="font-size:16px;margin:20px 0 6px">Running campaigns</h2>${campaignRows}
+<h2 style="font-size:16px;margin:20px 0 6px">Campaigns completed in this period</h2>${completedRows}
 </body></html>`;
 }

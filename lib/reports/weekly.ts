@@ -5,13 +5,13 @@
  */
 import { z } from 'zod';
 
-import { templateAndVersionNames, windowAggregates, type Num, type RunningCampaign } from '../db/reports';
 import type { Queryable } from '../db/pool';
+import { templateAndVersionNames, windowAggregates, type Num } from '../db/reports';
 import { popularityScore } from '../stats';
 import { defineInput, issueCode } from '../validation';
+import { completedCampaigns, type ReportCampaign } from './campaigns';
 
-export { runningCampaigns } from '../db/reports';
-export type { RunningCampaign };
+export { completedCampaigns, runningCampaigns, type ReportCampaign, type RunningCampaign } from './campaigns';
 
 /** What a failure without an error message is listed as. */
 const FALLBACK_MESSAGES = { lost: 'lost: ComfyUI has no record of the prompt', none: '(no error message)' };
@@ -119,6 +119,8 @@ export interface WeeklyReport {
 	topByRating: ReportTemplateRow[];
 	failures: { count: number; rate: number | null; topErrors: ReportError[] };
 	versions: ReportVersionRow[];
+	/** Campaigns completed within the window, with their final decision and winner (as their A/B results show them). */
+	completedCampaigns: ReportCampaign[];
 }
 
 interface Accumulator {
@@ -169,7 +171,10 @@ function usage(a: Accumulator, prior: { priorMean: number; priorWeight: number }
 
 export async function weeklyReport(db: Queryable, input: WeeklyReportOptions): Promise<WeeklyReport> {
 	const { from, to, limit, versionLimit, priorWeight } = weeklyReportInput.parse(input);
-	const aggregates = await windowAggregates(db, { from, to, errorLimit: limit, fallbackMessages: FALLBACK_MESSAGES });
+	const [aggregates, completed] = await Promise.all([
+		windowAggregates(db, { from, to, errorLimit: limit, fallbackMessages: FALLBACK_MESSAGES }),
+		completedCampaigns(db, { from, to }),
+	]);
 
 	// Per (template, version) accumulators, keyed "templateId/versionId".
 	const perVersion = new Map<string, { templateId: string | null; versionId: string | null; acc: Accumulator }>();
@@ -275,5 +280,6 @@ export async function weeklyReport(db: Queryable, input: WeeklyReportOptions): P
 			})),
 		},
 		versions: versionRows.slice(0, versionLimit),
+		completedCampaigns: completed,
 	};
 }

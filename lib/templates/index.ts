@@ -25,8 +25,6 @@ export {
 	type SeedVariable,
 	type StringVariable,
 	type VariableDefinition,
-	type VariableDefinitionInput,
-	type VariableType,
 	type VariableValue,
 } from './variables';
 export {

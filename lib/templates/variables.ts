@@ -33,7 +33,6 @@ export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** Built-in placeholders filled by the renderer with the rendered prompts; not declarable. */
 export const RESERVED_VARIABLE_NAMES: readonly string[] = ['positive_prompt', 'negative_prompt'];
 export const VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean', 'enum', 'seed'] as const;
-export type VariableType = (typeof VARIABLE_TYPES)[number];
 
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 /** The seed value that asks for a random seed. */
@@ -146,8 +145,6 @@ export type VariableDefinition =
 	| BooleanVariable
 	| EnumVariable
 	| SeedVariable;
-/** What a user may write (before `required` is filled in). */
-export type VariableDefinitionInput = z.input<typeof variableDefinitionSchema>;
 
 // Compile-time check that the zod output and the hand-written union agree.
 const definitionsAgree: z.output<typeof variableDefinitionSchema> extends VariableDefinition ? true : false = true;

@@ -24,7 +24,7 @@ function labelFor(field: string | undefined, labels: FieldLabels): string | unde
 }
 
 /** The lib error a thrown value stands for: ours as they are, zod errors as validation, the rest mapped. */
-export function asPromptLabError(error: unknown): PromptLabError {
+function asPromptLabError(error: unknown): PromptLabError {
 	if (error instanceof ZodError) return validationErrorFromZod(error);
 	if (error instanceof NodeOperationError) {
 		const own = error.context[CONTEXT_KEY] as PromptLabErrorContext | undefined;
@@ -50,7 +50,7 @@ export function toNodeError(node: INode, error: unknown, itemIndex: number, labe
 	return nodeError;
 }
 
-export function promptLabContext(error: NodeOperationError): PromptLabErrorContext | undefined {
+function promptLabContext(error: NodeOperationError): PromptLabErrorContext | undefined {
 	return error.context[CONTEXT_KEY] as PromptLabErrorContext | undefined;
 }
 

@@ -23,7 +23,15 @@ export async function promptLabPool(this: IExecuteFunctions | ILoadOptionsFuncti
 	return getPool(postgresConfigFromCredential(data));
 }
 
-/** Editor "Test" button: connect, check the server version and whether the schema exists yet. */
+/**
+ * Editor "Test" button: connect, and check that the user may create and migrate the schema, as the
+ * first node run will (the migrator runs CREATE SCHEMA IF NOT EXISTS, which needs CREATE on the
+ * database even when the schema exists, and creates tables in the schema).
+ *
+ * n8n's editor shows only "Connection tested successfully" for an OK result and never its message,
+ * so everything a user must act on is an Error; the OK message (server version, schema state)
+ * only reaches callers of n8n's credential-test REST endpoint.
+ */
 export async function promptLabPostgresConnectionTest(
 	this: ICredentialTestFunctions,
 	credential: ICredentialsDecrypted,
@@ -45,14 +53,36 @@ export async function promptLabPostgresConnectionTest(
 	});
 	try {
 		await client.connect();
-		const { rows } = await client.query<{ version: string; has_schema: boolean }>(
-			'SELECT current_setting($1) AS version, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $2) AS has_schema',
-			['server_version', config.schema],
+		const { rows } = await client.query<{
+			version: string;
+			user_name: string;
+			database_name: string;
+			has_schema: boolean;
+			may_create_in_database: boolean;
+			may_use_schema: boolean;
+		}>(
+			`SELECT current_setting('server_version') AS version, current_user AS user_name, current_database() AS database_name,
+				n.oid IS NOT NULL AS has_schema,
+				has_database_privilege(current_database(), 'CREATE') AS may_create_in_database,
+				n.oid IS NULL OR (has_schema_privilege(n.oid, 'USAGE') AND has_schema_privilege(n.oid, 'CREATE')) AS may_use_schema
+			 FROM (SELECT 1) AS one LEFT JOIN pg_namespace n ON n.nspname = $1`,
+			[config.schema],
 		);
-		const schemaNote = rows[0].has_schema
-			? `schema "${config.schema}" exists`
-			: `schema "${config.schema}" will be created on first use`;
-		return { status: 'OK', message: `Connected to PostgreSQL ${rows[0].version}; ${schemaNote}` };
+		const r = rows[0];
+		if (!r.may_create_in_database) {
+			return {
+				status: 'Error',
+				message: `Connected, but user "${r.user_name}" may not create schemas in database "${r.database_name}", which the first run needs to set up schema "${config.schema}" (run GRANT CREATE ON DATABASE ${r.database_name} TO ${r.user_name})`,
+			};
+		}
+		if (!r.may_use_schema) {
+			return {
+				status: 'Error',
+				message: `Connected, but user "${r.user_name}" lacks USAGE or CREATE on schema "${config.schema}" (run GRANT USAGE, CREATE ON SCHEMA ${config.schema} TO ${r.user_name}, or choose another Schema)`,
+			};
+		}
+		const schemaNote = r.has_schema ? `schema "${config.schema}" exists` : `schema "${config.schema}" will be created on first use`;
+		return { status: 'OK', message: `Connected to PostgreSQL ${r.version}; ${schemaNote}` };
 	} catch (error) {
 		const e = error as NodeJS.ErrnoException & { code?: string };
 		const hint =

@@ -53,6 +53,8 @@ export const FIELD_LABELS: Record<string, string> = {
 	campaignId: 'Tracking → Campaign ID',
 	variantId: 'Tracking → Variant ID',
 	userId: 'Tracking → User ID',
+	maxJobsInFlightPerUser: 'Max Jobs in Flight per User',
+	maxJobsPerDayPerUser: 'Max Jobs per Day per User',
 };
 
 /** n8n binary property names: letters, digits, _ and - (they become object keys and expression paths). */

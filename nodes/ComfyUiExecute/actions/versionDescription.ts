@@ -30,8 +30,10 @@ export const versionDescription: INodeTypeDescription = {
 			default: 'comfyui',
 		},
 		{
+			// n8n shows a notice whatever credentials are selected (its displayOptions cannot see
+			// them), so the sentence has to be true with and without the credential.
 			displayName:
-				'Add a PromptLab Postgres credential to record every execution and its files (for feedback, A/B results and statistics); "From Template" needs it',
+				'With a PromptLab Postgres credential, every execution and its files are recorded (for feedback, A/B results and statistics); "From Template" needs one',
 			name: 'recordingNotice',
 			type: 'notice',
 			default: '',

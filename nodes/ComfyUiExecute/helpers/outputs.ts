@@ -51,7 +51,7 @@ async function deliver(ctx: IExecuteFunctions, client: ComfyUiClient, file: Outp
  * one connection and bounded memory per item). On failure, `error` is set and `files` holds what
  * was delivered so far followed by the rest undelivered, so the caller can still record them.
  */
-export async function deliverFiles(
+async function deliverFiles(
 	ctx: IExecuteFunctions,
 	client: ComfyUiClient,
 	files: OutputFile[],
@@ -73,7 +73,7 @@ export function deliverer(ctx: IExecuteFunctions, download: boolean, signal: Abo
 	return async (client, files) => (download ? deliverFiles(ctx, client, files, signal) : { files: describeFiles(files) });
 }
 
-export function fileJson(file: DeliveredFile): IDataObject {
+function fileJson(file: DeliveredFile): IDataObject {
 	const json: IDataObject = {
 		nodeId: file.nodeId,
 		filename: file.filename,

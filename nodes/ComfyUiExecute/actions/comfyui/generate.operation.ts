@@ -137,6 +137,24 @@ const properties: INodeProperties[] = [
 				description:
 					'A UUID for this job (also its ComfyUI prompt ID). Empty: a new one per item. Set it (e.g. from an order or request ID) to make re-runs idempotent: a job ComfyUI already has is awaited instead of submitted again, and the run is recorded once.',
 			},
+			{
+				displayName: 'Max Jobs in Flight per User',
+				name: 'maxJobsInFlightPerUser',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description:
+					'Most jobs of one user (Tracking → User ID) queued or running at once, counted across all n8n workers. Over it the item fails with code quota_exceeded (HTTP 429, retryAfterSeconds) and nothing is sent to ComfyUI. 0 = no limit. Needs the User ID and the PromptLab Postgres credential.',
+			},
+			{
+				displayName: 'Max Jobs per Day per User',
+				name: 'maxJobsPerDayPerUser',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description:
+					'Most jobs of one user (Tracking → User ID) started per day (UTC), counted across all n8n workers. Over it the item fails with code quota_exceeded (HTTP 429, retryAfterSeconds until midnight UTC) and nothing is sent to ComfyUI. 0 = no limit. Needs the User ID and the PromptLab Postgres credential.',
+			},
 			...outputFields,
 			{
 				displayName: 'Parallel Items',
@@ -178,6 +196,8 @@ function readInput(ctx: IExecuteFunctions, i: number): IDataObject {
 		timeout: options.timeout,
 		parallelItems: options.parallelItems,
 		outputs: options.outputs,
+		maxJobsInFlightPerUser: options.maxJobsInFlightPerUser,
+		maxJobsPerDayPerUser: options.maxJobsPerDayPerUser,
 		...(ctx.getNodeParameter('tracking', i, {}) as IDataObject),
 	};
 	if (ctx.getNodeParameter('source', i, 'template') === 'workflow') {

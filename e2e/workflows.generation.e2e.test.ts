@@ -22,10 +22,34 @@ import { readPngSize } from '../dev/comfyui-sim';
 import { freePort } from '../dev/postgres';
 import { startE2eN8n, type E2eN8n } from './support/n8n';
 import { createImageTemplate, dataPool, snapshot } from './support/promptlab-data';
-import { assertNodesDeclared, expectErrorAnswer, expectNoInternals, readWorkflow, shippedWorkflow, type GenerationAnswer } from './support/workflows';
+import {
+	assertNodesDeclared,
+	expectErrorAnswer,
+	expectNoInternals,
+	findNode,
+	readWorkflow,
+	shippedWorkflow,
+	writeWorkflowCopy,
+	type GenerationAnswer,
+} from './support/workflows';
 
 const SHIPPED = readdirSync(WORKFLOWS_DIR).filter((f) => f.endsWith('.json')).sort();
 const PATH = 'promptlab/generate';
+const LIMITED_PATH = 'promptlab/generate-limited';
+
+/** The shipped Generation API with one job per user and day (Generate Image → Options), on another path. */
+function limitedCopy(): string {
+	const workflow = readWorkflow(shippedWorkflow('generation.json'));
+	workflow.id = 'PromptLabGenLimit';
+	workflow.name = `${workflow.name} (1 job per user and day)`;
+	const hook = findNode(workflow, 'Generation Webhook');
+	hook.webhookId = '9e3c1a7b-5d2f-4e8a-b6c0-1f2e3d4c5b6a';
+	hook.parameters = { ...hook.parameters, path: LIMITED_PATH };
+	const generate = findNode(workflow, 'Generate Image');
+	const parameters = generate.parameters as { options: Record<string, unknown> };
+	parameters.options = { ...parameters.options, maxJobsPerDayPerUser: 1 };
+	return writeWorkflowCopy(workflow, 'generation-limited.json');
+}
 
 /** Every string in a node's parameters (expressions included), with where it is. */
 function parameterStrings(value: unknown, path: string): Array<{ path: string; text: string }> {
@@ -60,7 +84,7 @@ describe('workflow generation.json: POST /webhook/promptlab/generate', () => {
 
 	beforeAll(async () => {
 		assertNodesDeclared(SHIPPED.map(shippedWorkflow));
-		n8n = await startE2eN8n({ name: 'wf-generation', simulator: true, workflows: [WORKFLOWS_DIR] });
+		n8n = await startE2eN8n({ name: 'wf-generation', simulator: true, workflows: [WORKFLOWS_DIR, limitedCopy()] });
 		pool = await dataPool(n8n.dataDatabaseUrl);
 		await createImageTemplate(pool, templateName, { prompt: 'a photo of {{subject}}, {{style}}' });
 		await createVersion(pool, { name: templateName }, { ...(await versionOne(pool)), positivePrompt: 'a drawing of {{subject}}, {{style}}', commitMessage: 'v2' }, ['staging']);
@@ -81,8 +105,9 @@ describe('workflow generation.json: POST /webhook/promptlab/generate', () => {
 	}
 
 	it('imports and publishes every shipped workflow, each with its production webhooks', () => {
-		expect(n8n.workflows.map((w) => w.file.split('/').pop()).sort()).toEqual(SHIPPED);
-		for (const workflow of n8n.workflows) {
+		const shipped = n8n.workflows.filter((w) => w.id !== 'PromptLabGenLimit');
+		expect(shipped.map((w) => w.file.split('/').pop()).sort()).toEqual(SHIPPED);
+		for (const workflow of shipped) {
 			expect({ name: workflow.name, activationError: workflow.activationError, active: workflow.active }).toEqual({
 				name: workflow.name,
 				activationError: undefined,
@@ -262,6 +287,20 @@ describe('workflow generation.json: POST /webhook/promptlab/generate', () => {
 		} finally {
 			await n8n.client.upsertCredential(credential.name, credential.type, data);
 		}
+	});
+
+	it('a user over the per-user limit set on Generate Image → 429 quota_exceeded with retryAfterSeconds; nothing sent or stored', async () => {
+		const request = { template: templateName, variables: { subject: 'a scarf' }, userId: 'quota-user' };
+		expect((await n8n.postWebhook(LIMITED_PATH, request)).status).toBe(200);
+		const before = await snapshot(pool);
+		const submitted = n8n.sim?.submitted.length;
+		const answer = await n8n.postWebhook(LIMITED_PATH, request);
+		expectErrorAnswer(answer, { status: 429, code: 'quota_exceeded', field: 'userId' });
+		expect((answer.body as { retryAfterSeconds?: unknown }).retryAfterSeconds).toEqual(expect.any(Number));
+		expect(await snapshot(pool)).toEqual(before);
+		expect(n8n.sim?.submitted.length).toBe(submitted);
+		// another user still gets a job
+		expect((await n8n.postWebhook(LIMITED_PATH, { ...request, userId: 'quota-user-2' })).status).toBe(200);
 	});
 
 	it('keeps a label move visible to the next call (no caching of versions in n8n)', async () => {

@@ -46,6 +46,19 @@ async function waitForExecutions(n8n: E2eN8n, workflowId: string, atLeast: numbe
 	}
 }
 
+/**
+ * Waits until no execution of the workflow is still running (a run the schedule started just
+ * before the workflow was deactivated can still be e-mailing), then forgets the mails so far.
+ */
+async function settleSchedule(n8n: E2eN8n, workflowId: string, timeoutMs = 30_000) {
+	const started = Date.now();
+	while ((await n8n.client.listExecutions(workflowId)).some((e) => ['running', 'new', 'waiting'].includes(e.status))) {
+		if (Date.now() - started > timeoutMs) throw new Error(`executions of ${workflowId} still running after ${timeoutMs} ms`);
+		await sleep(250);
+	}
+	n8n.smtp?.clear();
+}
+
 describe('workflow weekly-report.json: schedule + GET /webhook/promptlab/report', () => {
 	let n8n: E2eN8n;
 	let pool: Pool;
@@ -60,6 +73,7 @@ describe('workflow weekly-report.json: schedule + GET /webhook/promptlab/report'
 		});
 		// The copy only runs in its own test.
 		await n8n.client.deactivateWorkflow(SCHEDULED_COPY_ID);
+		await settleSchedule(n8n, SCHEDULED_COPY_ID);
 		pool = await dataPool(n8n.dataDatabaseUrl);
 		const { version } = await createImageTemplate(pool, templateName, { category: 'product' });
 		for (let i = 0; i < 4; i++) {
@@ -168,6 +182,7 @@ describe('workflow weekly-report.json: schedule + GET /webhook/promptlab/report'
 			expect(execution).toMatchObject({ status: 'success', mode: 'trigger' });
 		} finally {
 			await n8n.client.deactivateWorkflow(SCHEDULED_COPY_ID);
+			await settleSchedule(n8n, SCHEDULED_COPY_ID);
 		}
 	});
 

@@ -282,8 +282,10 @@ describe('workflow generation.json: POST /webhook/promptlab/generate', () => {
 		});
 		await n8n.client.upsertCredential(credential.name, credential.type, { ...data, baseUrl: `http://127.0.0.1:${await freePort()}` });
 		try {
-			const answer = await n8n.postWebhook(PATH, { template: templateName, variables: { subject: 'a sock' }, userId: 'gus' });
+			const answer = await n8n.callWebhook(PATH, { body: { template: templateName, variables: { subject: 'a sock' }, userId: 'gus' } });
 			expectErrorAnswer(answer, { status: 503, code: 'comfyui_unreachable' });
+			expect(answer.headers.get('x-promptlab-error')).toBe('comfyui_unreachable');
+			expect(answer.headers.get('retry-after')).toBeNull();
 		} finally {
 			await n8n.client.upsertCredential(credential.name, credential.type, data);
 		}
@@ -294,9 +296,11 @@ describe('workflow generation.json: POST /webhook/promptlab/generate', () => {
 		expect((await n8n.postWebhook(LIMITED_PATH, request)).status).toBe(200);
 		const before = await snapshot(pool);
 		const submitted = n8n.sim?.submitted.length;
-		const answer = await n8n.postWebhook(LIMITED_PATH, request);
+		const answer = await n8n.callWebhook(LIMITED_PATH, { body: request });
 		expectErrorAnswer(answer, { status: 429, code: 'quota_exceeded', field: 'userId' });
-		expect((answer.body as { retryAfterSeconds?: unknown }).retryAfterSeconds).toEqual(expect.any(Number));
+		const retryAfter = (answer.body as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+		expect(retryAfter).toEqual(expect.any(Number));
+		expect(answer.headers.get('retry-after')).toBe(String(retryAfter));
 		expect(await snapshot(pool)).toEqual(before);
 		expect(n8n.sim?.submitted.length).toBe(submitted);
 		// another user still gets a job

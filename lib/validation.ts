@@ -26,17 +26,26 @@ export function issueCode(code: ValidationCode): { params: { code: ValidationCod
 	return { params: { code } };
 }
 
-/** A string that passes textProblem (see there), optionally bounded in characters (code points, as Postgres counts). */
+/**
+ * The problem of one text field, as text() reports it: invalid_text (see textProblem), or
+ * text_too_long counting characters like Postgres (code points, not UTF-16 units). Exported for
+ * schemas on hot paths that check several fields in one refinement (lib/feedback).
+ */
+export function textIssue(value: string, label: string, max?: number): { code: ValidationCode; message: string } | undefined {
+	const problem = textProblem(value);
+	if (problem) return { code: 'invalid_text', message: `${label} ${problem}` };
+	if (max !== undefined && value.length > max && [...value].length > max) {
+		return { code: 'text_too_long', message: `${label} is longer than ${max} characters` };
+	}
+	return undefined;
+}
+
+/** A string that passes textIssue (see there), optionally bounded in characters. */
 export function text(options: { max?: number; label?: string } = {}) {
 	const label = options.label ?? 'The text';
-	const max = options.max;
 	return z.string({ invalid_type_error: `${label} must be text` }).superRefine((value, ctx) => {
-		const problem = textProblem(value);
-		if (problem) ctx.addIssue({ code: 'custom', message: `${label} ${problem}`, ...issueCode('invalid_text') });
-		// Postgres counts code points, JavaScript UTF-16 units: count like a CHECK (char_length) does.
-		else if (max !== undefined && value.length > max && [...value].length > max) {
-			ctx.addIssue({ code: 'custom', message: `${label} is longer than ${max} characters`, ...issueCode('text_too_long') });
-		}
+		const issue = textIssue(value, label, options.max);
+		if (issue) ctx.addIssue({ code: 'custom', message: issue.message, ...issueCode(issue.code) });
 	});
 }
 

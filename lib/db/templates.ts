@@ -39,18 +39,11 @@ export interface Template {
 	updatedAt: string;
 }
 
-export interface TemplateVersion {
+/** A stored version: its content plus identity and time. */
+export interface TemplateVersion extends NewVersionContent {
 	id: string; // bigint as string
 	templateId: string;
 	version: number;
-	positivePrompt: string;
-	negativePrompt: string;
-	workflow: ApiWorkflow | null;
-	workflowChecksum: string | null;
-	variables: VariableDefinition[];
-	defaultParams: Record<string, unknown>;
-	commitMessage: string;
-	author: string | null;
 	createdAt: string;
 }
 

@@ -29,7 +29,7 @@ import {
 } from '../db/feedback';
 import { ConflictError, NotFoundError } from '../errors';
 import { describeValue } from '../templates/describe';
-import { defineInput, issueCode, textProblem } from '../validation';
+import { defineInput, issueCode, textIssue } from '../validation';
 
 export const MAX_COMMENT_LENGTH = 4000; // characters, as the CHECK on feedback.comment counts them
 export const MAX_USER_ID_LENGTH = 256;
@@ -40,10 +40,7 @@ export const MAX_PROMPT_ID_LENGTH = 200;
 /** A whole number written the one way a person or a form writes it: no sign, no leading zero, no decimals, no spaces. */
 const WHOLE_NUMBER_TEXT = /^(0|[1-9][0-9]*)$/;
 
-interface Problem {
-	code: 'field_required' | 'rating_invalid' | 'rating_out_of_range' | 'invalid_text' | 'text_too_long' | 'invalid_input';
-	message: string;
-}
+type Problem = NonNullable<ReturnType<typeof textIssue>>;
 
 /**
  * A rating is a whole number from 1 to 5: a JSON number, or (query strings and forms carry text)
@@ -57,14 +54,6 @@ function ratingProblem(value: unknown): Problem | undefined {
 	const message = `Rating must be a whole number from 1 to 5 (got ${describeValue(value)})`;
 	if (!Number.isInteger(number)) return { code: 'rating_invalid', message };
 	if (number < 1 || number > 5) return { code: 'rating_out_of_range', message };
-	return undefined;
-}
-
-/** textProblem (NUL, lone surrogate, U+FFFD) and a limit in characters (code points, as Postgres counts), like text() in lib/validation. */
-function textFieldProblem(value: string, label: string, max: number | undefined): Problem | undefined {
-	const problem = textProblem(value);
-	if (problem) return { code: 'invalid_text', message: `${label} ${problem}` };
-	if (max !== undefined && value.length > max && [...value].length > max) return { code: 'text_too_long', message: `${label} is longer than ${max} characters` };
 	return undefined;
 }
 
@@ -84,7 +73,7 @@ const optionalString = (label: string) => z.string({ invalid_type_error: `${labe
 /*
  * Speed: this runs on every write (~2000/s). Every zod effect layer (text()'s superRefine, a
  * preprocess, a transform) costs microseconds, so the fields are plain zod types and ONE
- * refinement applies the same checks as text() (textProblem, code-point limits → invalid_text,
+ * refinement applies the same checks as text() (textIssue: NUL/surrogates/U+FFFD, code-point limits → invalid_text,
  * text_too_long), the rating rule and the cross-field rules: ~4× faster than a text() per field.
  * Limits apply to the text as sent; parseFeedbackInput trims.
  */
@@ -108,7 +97,7 @@ export const recordFeedbackSchema = z
 		const issue = (field: string, problem: Problem) => ctx.addIssue({ code: 'custom', path: [field], message: problem.message, ...issueCode(problem.code) });
 		for (const [field, label, max] of TEXT_FIELDS) {
 			const value: unknown = v[field];
-			const problem = typeof value === 'string' ? textFieldProblem(value, label, max) : undefined;
+			const problem = typeof value === 'string' ? textIssue(value, label, max) : undefined;
 			if (problem) issue(field, problem);
 		}
 		const rating = ratingProblem(v.rating);
